@@ -1,0 +1,147 @@
+// check_invariants(): proves the state is coherent, naming each violation.
+#include <cinttypes>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "engine/kernel.h"
+
+namespace vmplay::engine {
+
+namespace {
+std::string fmt(const char* f, auto... args) {
+  char buf[256];
+  std::snprintf(buf, sizeof buf, f, args...);
+  return buf;
+}
+}  // namespace
+
+std::vector<std::string> Kernel::check_invariants() const {
+  std::vector<std::string> bad;
+  const auto& frames = mem_.frames();
+  std::vector<uint64_t> mapped(frames.size(), 0);     // PTEs mapping each frame
+  std::vector<uint64_t> table_refs(frames.size(), 0); // page-table pages found by walks
+
+  for (const auto& [pid_key, p] : procs_) {
+    const Pid pid = pid_key;  // a plain local: lambdas below capture it
+    const Mm& mm = p.mm;
+    if (p.state != ProcState::Running) {
+      if (!mm.vmas.empty() || mm.rss() != 0)
+        bad.push_back(fmt("pid %d: exited but still has an address space", pid));
+      continue;
+    }
+    // VMAs: ordered, aligned, non-overlapping, non-empty, inside user space.
+    uint64_t prev_end = 0;
+    uint64_t total = 0;
+    for (const auto& [start, v] : mm.vmas) {
+      if (start != v.start) bad.push_back(fmt("pid %d: VMA keyed at %" PRIx64 " starts at %" PRIx64, pid, start, v.start));
+      if (offset_in_page(v.start) || offset_in_page(v.end))
+        bad.push_back(fmt("pid %d: VMA %" PRIx64 "-%" PRIx64 " not page aligned", pid, v.start, v.end));
+      if (v.end <= v.start) bad.push_back(fmt("pid %d: empty VMA at %" PRIx64, pid, v.start));
+      if (v.start < prev_end)
+        bad.push_back(fmt("pid %d: VMA %" PRIx64 "-%" PRIx64 " overlaps the one before", pid, v.start, v.end));
+      if (v.end > TASK_SIZE) bad.push_back(fmt("pid %d: VMA %" PRIx64 " ends above TASK_SIZE", pid, v.start));
+      prev_end = v.end;
+      total += v.pages();
+    }
+    if (total != mm.total_vm)
+      bad.push_back(fmt("pid %d: total_vm %" PRIu64 " but VMAs cover %" PRIu64 " pages", pid, mm.total_vm, total));
+
+    // Page tables: walk every table, count tables and mapped frames.
+    uint64_t anon_rss = 0;
+    uint64_t tables_seen[5] = {0, 0, 0, 0, 0};
+    auto visit = [&](auto&& self, Pfn table, int level, uint64_t base) -> void {
+      if (table.value >= frames.size()) {
+        bad.push_back(fmt("pid %d: table pfn %" PRIx64 " out of range", pid, table.value));
+        return;
+      }
+      ++table_refs[static_cast<size_t>(table.value)];
+      ++tables_seen[level];
+      const Frame& tf = frames[static_cast<size_t>(table.value)];
+      if (!(tf.flags & PG_pagetable) || tf.owner != FrameOwner::PageTable)
+        bad.push_back(fmt("pid %d: level-%d table in frame %#" PRIx64 " is not marked as a page table", pid, level, table.value));
+      for (uint64_t i = 0; i < 512; ++i) {
+        uint64_t e = mem_.read_u64(table, i);
+        if (e == 0) continue;
+        uint64_t addr = base + i * pt_entry_span(level);
+        if (level > 1) {
+          if (!(e & _PAGE_PRESENT)) {
+            bad.push_back(fmt("pid %d: non-present level-%d entry %#" PRIx64, pid, level, e));
+            continue;
+          }
+          self(self, pte_pfn(e), level - 1, addr);
+          continue;
+        }
+        const Vma* v = mm.vma_at(addr);
+        if (!v) {
+          bad.push_back(fmt("pid %d: PTE for %" PRIx64 " outside every VMA", pid, addr));
+          continue;
+        }
+        if (!(e & _PAGE_PRESENT)) continue;
+        Pfn pfn = pte_pfn(e);
+        if (pfn.value >= frames.size()) {
+          bad.push_back(fmt("pid %d: PTE for %" PRIx64 " maps pfn %#" PRIx64 " beyond RAM", pid, addr, pfn.value));
+          continue;
+        }
+        if ((e & _PAGE_RW) && !(v->flags & VM_WRITE))
+          bad.push_back(fmt("pid %d: PTE for %" PRIx64 " writable in a VMA without VM_WRITE", pid, addr));
+        if (pfn == mem_.zero_pfn()) {
+          if (e & _PAGE_RW) bad.push_back(fmt("pid %d: zero page mapped writable at %" PRIx64, pid, addr));
+          continue;
+        }
+        const Frame& f = frames[static_cast<size_t>(pfn.value)];
+        if (f.owner == FrameOwner::Free)
+          bad.push_back(fmt("pid %d: PTE for %" PRIx64 " maps free frame %#" PRIx64, pid, addr, pfn.value));
+        if ((e & _PAGE_RW) && f.mapcount != 1)
+          bad.push_back(fmt("pid %d: PTE for %" PRIx64 " writable but frame %#" PRIx64 " has mapcount %u", pid, addr, pfn.value, f.mapcount));
+        ++mapped[static_cast<size_t>(pfn.value)];
+        if (f.flags & PG_anon) ++anon_rss;
+      }
+    };
+    visit(visit, mm.pgd, 4, 0);
+    if (tables_seen[1] != mm.pgtables.nr_pte_tables || tables_seen[2] != mm.pgtables.nr_pmd_tables ||
+        tables_seen[3] != mm.pgtables.nr_pud_tables)
+      bad.push_back(fmt("pid %d: page-table counters (pte %" PRIu64 ", pmd %" PRIu64 ", pud %" PRIu64
+                        ") disagree with the walk (%" PRIu64 ", %" PRIu64 ", %" PRIu64 ")",
+                        pid, mm.pgtables.nr_pte_tables, mm.pgtables.nr_pmd_tables, mm.pgtables.nr_pud_tables,
+                        tables_seen[1], tables_seen[2], tables_seen[3]));
+    if (anon_rss != mm.rss_anon)
+      bad.push_back(fmt("pid %d: RssAnon counter %" PRIu64 " but the page tables map %" PRIu64, pid, mm.rss_anon, anon_rss));
+  }
+
+  // Frames: mapcount equals the PTEs mapping it; refcounts agree; free means unused.
+  for (size_t i = 0; i < frames.size(); ++i) {
+    const Frame& f = frames[i];
+    switch (f.owner) {
+      case FrameOwner::Free:
+        if (f.refcount || f.mapcount || f.flags)
+          bad.push_back(fmt("frame %#zx: free but refcount %u mapcount %u", i, f.refcount, f.mapcount));
+        if (mapped[i] || table_refs[i]) bad.push_back(fmt("frame %#zx: free but in use", i));
+        break;
+      case FrameOwner::Anon:
+        if (f.mapcount != mapped[i])
+          bad.push_back(fmt("frame %#zx: mapcount %u but %" PRIu64 " PTEs map it", i, f.mapcount, mapped[i]));
+        if (f.refcount != f.mapcount)
+          bad.push_back(fmt("frame %#zx: refcount %u but mapcount %u", i, f.refcount, f.mapcount));
+        if (f.mapcount == 0) bad.push_back(fmt("frame %#zx: anonymous page mapped nowhere", i));
+        break;
+      case FrameOwner::PageTable:
+        if (table_refs[i] != 1)
+          bad.push_back(fmt("frame %#zx: page table reached %" PRIu64 " times", i, table_refs[i]));
+        if (f.refcount != 1) bad.push_back(fmt("frame %#zx: page table with refcount %u", i, f.refcount));
+        break;
+      case FrameOwner::ZeroPage:
+      case FrameOwner::Reserved:
+        if (mapped[i] && f.owner == FrameOwner::Reserved)
+          bad.push_back(fmt("frame %#zx: reserved frame mapped", i));
+        break;
+    }
+  }
+  uint64_t free_frames = 0;
+  for (const Frame& f : frames) free_frames += f.owner == FrameOwner::Free;
+  if (free_frames != mem_.free_count())
+    bad.push_back(fmt("free list has %" PRIu64 " frames but %" PRIu64 " are marked free", mem_.free_count(), free_frames));
+  return bad;
+}
+
+}  // namespace vmplay::engine

@@ -1,0 +1,674 @@
+#include "engine/kernel.h"
+
+#include <algorithm>
+#include <cinttypes>
+#include <cstdio>
+
+namespace vmplay::engine {
+
+namespace {
+
+constexpr uint64_t STACK_RLIMIT = 8ULL << 20;              // ulimit -s 8192
+constexpr uint64_t STACK_GUARD_GAP = 256ULL << PAGE_SHIFT; // stack_guard_gap
+constexpr uint64_t MIN_GAP = 128ULL << 20;                 // arch/x86/mm/mmap.c
+constexpr uint64_t MAX_GAP = TASK_SIZE / 6 * 5;
+
+// arch/x86/mm/mmap.c mmap_base() with ASLR off: the stack's rlimit plus the guard
+// gap, clamped to [128 MiB, 5/6 of the address space], below TASK_SIZE.
+uint64_t legacy_mmap_base() {
+  uint64_t gap = STACK_RLIMIT + STACK_GUARD_GAP;
+  gap = std::clamp(gap, MIN_GAP, MAX_GAP);
+  return page_align(TASK_SIZE - gap);
+}
+
+}  // namespace
+
+uint64_t vm_get_page_prot(uint64_t vm_flags) {
+  // arch/x86/mm/pgprot.c protection_map, indexed by READ|WRITE|EXEC|SHARED.
+  constexpr uint64_t P = _PAGE_PRESENT, RW = _PAGE_RW, U = _PAGE_USER, A = _PAGE_ACCESSED,
+                     NX = _PAGE_NX;
+  constexpr uint64_t PAGE_NONE = A | _PAGE_PROTNONE;
+  constexpr uint64_t PAGE_READONLY = P | U | A | NX;
+  constexpr uint64_t PAGE_READONLY_EXEC = P | U | A;
+  constexpr uint64_t PAGE_COPY_NOEXEC = P | U | A | NX;
+  constexpr uint64_t PAGE_COPY_EXEC = P | U | A;
+  constexpr uint64_t PAGE_SHARED = P | RW | U | A | NX;
+  constexpr uint64_t PAGE_SHARED_EXEC = P | RW | U | A;
+  static constexpr uint64_t map[16] = {
+      PAGE_NONE,          PAGE_READONLY,      PAGE_COPY_NOEXEC, PAGE_COPY_NOEXEC,
+      PAGE_READONLY_EXEC, PAGE_READONLY_EXEC, PAGE_COPY_EXEC,   PAGE_COPY_EXEC,
+      PAGE_NONE,          PAGE_READONLY,      PAGE_SHARED,      PAGE_SHARED,
+      PAGE_READONLY_EXEC, PAGE_READONLY_EXEC, PAGE_SHARED_EXEC, PAGE_SHARED_EXEC,
+  };
+  return map[vm_flags & (VM_READ | VM_WRITE | VM_EXEC | VM_SHARED)];
+}
+
+Kernel::Kernel(KernelConfig cfg) : cfg_(cfg), mem_(cfg.phys) {}
+
+void Kernel::emit(Event e) {
+  e.seq = ++seq_;
+  events_.push_back(e);
+}
+
+std::vector<Event> Kernel::drain_events() {
+  std::vector<Event> out;
+  out.swap(events_);
+  return out;
+}
+
+Process* Kernel::proc(Pid pid) {
+  auto it = procs_.find(pid);
+  return it == procs_.end() ? nullptr : &it->second;
+}
+
+const Process* Kernel::process(Pid pid) const {
+  auto it = procs_.find(pid);
+  return it == procs_.end() ? nullptr : &it->second;
+}
+
+std::vector<Pid> Kernel::pids() const {
+  std::vector<Pid> out;
+  for (const auto& [pid, p] : procs_) out.push_back(pid);
+  return out;
+}
+
+PageTables Kernel::tables(Process& p) {
+  return PageTables(mem_, p.mm.pgd, static_cast<uint64_t>(p.pid), p.mm.pgtables);
+}
+
+PageTables Kernel::tables(const Process& p) const {
+  // PageTables only reads through a const Kernel; the casts never lead to writes.
+  auto& self = const_cast<Kernel&>(*this);
+  auto& pp = const_cast<Process&>(p);
+  return self.tables(pp);
+}
+
+std::optional<Pid> Kernel::spawn(const std::string& comm) {
+  Pid pid = next_pid_;
+  auto pgd = mem_.alloc(FrameOwner::PageTable, static_cast<uint64_t>(pid), 4, PG_pagetable);
+  if (!pgd) return std::nullopt;
+  ++next_pid_;
+  emit({.kind = EventKind::PageTableAlloc, .pid = pid, .pfn = *pgd, .level = 4});
+  Process p;
+  p.pid = pid;
+  p.ppid = 0;
+  p.comm = comm;
+  p.mm.pgd = *pgd;
+  p.mm.mmap_base = legacy_mmap_base();
+  procs_.emplace(pid, std::move(p));
+  emit({.kind = EventKind::ProcessStart, .pid = pid});
+  return pid;
+}
+
+void Kernel::vm_stat_account(Mm& mm, uint64_t flags, int64_t pages) {
+  mm.total_vm += static_cast<uint64_t>(pages);
+  if (is_exec_mapping(flags)) mm.exec_vm += static_cast<uint64_t>(pages);
+  else if (is_stack_mapping(flags)) mm.stack_vm += static_cast<uint64_t>(pages);
+  else if (is_data_mapping(flags)) mm.data_vm += static_cast<uint64_t>(pages);
+  mm.hiwater_vm = std::max(mm.hiwater_vm, mm.total_vm);
+}
+
+// ---------------------------------------------------------------------------------
+// get_unmapped_area
+
+uint64_t Kernel::unmapped_area_topdown(const Mm& mm, uint64_t len, uint64_t low,
+                                       uint64_t high) const {
+  // The highest gap [gap_start, gap_end) below `high` that fits len.
+  // Walks VMAs downwards from `high`.
+  uint64_t gap_end = high;
+  auto it = mm.vmas.lower_bound(high);
+  // A VMA straddling `high` closes the first gap at its start.
+  if (it != mm.vmas.begin()) {
+    auto p = std::prev(it);
+    if (p->second.end > high) gap_end = p->second.start, it = p;
+  }
+  while (true) {
+    uint64_t gap_start = low;
+    auto below = it;
+    const Vma* prev = nullptr;
+    if (below != mm.vmas.begin()) {
+      prev = &std::prev(below)->second;
+      gap_start = std::max(low, prev->end);
+    }
+    if (gap_end >= gap_start && gap_end - gap_start >= len && gap_end >= low + len) {
+      return gap_end - len;
+    }
+    if (!prev || prev->start <= low) return 0;
+    gap_end = prev->start;
+    it = std::prev(below);
+  }
+}
+
+uint64_t Kernel::get_unmapped_area(const Mm& mm, uint64_t addr, uint64_t len, uint64_t flags,
+                                   Errno& err) const {
+  // mm/mmap.c __get_unmapped_area + arch_get_unmapped_area_topdown.
+  if (len > TASK_SIZE) {
+    err = Errno::NoMem;
+    return 0;
+  }
+  if (flags & MAP_FIXED) {
+    if (addr > TASK_SIZE - len) {
+      err = Errno::NoMem;
+      return 0;
+    }
+    if (offset_in_page(addr)) {
+      err = Errno::Inval;
+      return 0;
+    }
+    return addr;
+  }
+  if (addr) {
+    addr &= PAGE_MASK;
+    // mmap_address_hint_valid: fits below TASK_SIZE.
+    if (addr <= TASK_SIZE - len) {
+      const Vma* next = mm.find_vma(addr);
+      const Vma* prev = mm.prev_of(addr);
+      bool fits_next = !next || addr + len <= next->start;
+      bool fits_prev = !prev || addr >= prev->end;
+      if (fits_next && fits_prev) return addr;
+    }
+  }
+  uint64_t low = std::max(kPageSize, cfg_.mmap_min_addr);
+  uint64_t found = unmapped_area_topdown(mm, len, low, mm.mmap_base);
+  if (!found) {
+    err = Errno::NoMem;
+    return 0;
+  }
+  return found;
+}
+
+// ---------------------------------------------------------------------------------
+// mmap
+
+SysResult Kernel::sys_mmap(Pid pid, const MmapArgs& a) {
+  auto finish = [&](SysResult r) {
+    emit({.kind = EventKind::Syscall, .pid = pid, .value = r.c_value(), .sysno = Sysno::mmap,
+          .err = r.err});
+    return r;
+  };
+  Process* p = proc(pid);
+  if (!p || p->state != ProcState::Running) return SysResult::fail(Errno::Srch);
+
+  // arch/x86/kernel/sys_x86_64.c: the offset must be page aligned.
+  if (offset_in_page(a.off)) return finish(SysResult::fail(Errno::Inval));
+  // ksys_mmap_pgoff: a file mapping needs an open file.
+  if (!(a.flags & MAP_ANONYMOUS)) {
+    // The in-memory filesystem and fd tables arrive with files (issue 3); until
+    // then no descriptor is open, exactly what fget() would find.
+    return finish(SysResult::fail(Errno::BadF));
+  }
+  uint64_t pgoff = a.off >> PAGE_SHIFT;
+  uint64_t flags = a.flags;
+  Mm& mm = p->mm;
+
+  // do_mmap
+  if (a.len == 0) return finish(SysResult::fail(Errno::Inval));
+  uint64_t addr = a.addr;
+  if (!(flags & MAP_FIXED) && addr < cfg_.mmap_min_addr && addr != 0) {
+    addr = page_align(cfg_.mmap_min_addr);  // round_hint_to_min
+  }
+  uint64_t len = page_align(a.len);
+  if (len == 0) return finish(SysResult::fail(Errno::NoMem));
+  if (pgoff + (len >> PAGE_SHIFT) < pgoff) return finish(SysResult::fail(Errno::Overflow));
+  if (mm.vmas.size() > cfg_.max_map_count) return finish(SysResult::fail(Errno::NoMem));
+  if (flags & MAP_FIXED_NOREPLACE) flags |= MAP_FIXED;
+
+  Errno err = Errno::None;
+  addr = get_unmapped_area(mm, addr, len, flags, err);
+  if (err != Errno::None) return finish(SysResult::fail(err));
+  if ((a.flags & MAP_FIXED_NOREPLACE) && mm.intersects(addr, addr + len)) {
+    return finish(SysResult::fail(Errno::Exist));
+  }
+
+  uint64_t vm_flags = 0;
+  if (a.prot & PROT_READ) vm_flags |= VM_READ;
+  if (a.prot & PROT_WRITE) vm_flags |= VM_WRITE;
+  if (a.prot & PROT_EXEC) vm_flags |= VM_EXEC;
+  if (flags & MAP_GROWSDOWN) vm_flags |= VM_GROWSDOWN;
+  if (flags & MAP_LOCKED) vm_flags |= VM_LOCKED;
+  vm_flags |= VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC;
+
+  switch (flags & MAP_TYPE) {
+    case MAP_SHARED:
+      // Shared anonymous memory needs a shmem inode, which arrives with files.
+      return finish(SysResult::fail(Errno::Inval));
+    case MAP_PRIVATE:
+      pgoff = addr >> PAGE_SHIFT;
+      break;
+    default:
+      return finish(SysResult::fail(Errno::Inval));
+  }
+  if (flags & MAP_NORESERVE) vm_flags |= VM_NORESERVE;
+  // accountable_mapping: private writable memory is charged to the commit limit.
+  if ((vm_flags & (VM_NORESERVE | VM_SHARED | VM_WRITE)) == VM_WRITE) vm_flags |= VM_ACCOUNT;
+
+  // mmap_region: MAP_FIXED replaces whatever was there.
+  if (flags & MAP_FIXED) {
+    Errno e = do_munmap(*p, addr, addr + len);
+    if (e != Errno::None) return finish(SysResult::fail(e));
+  }
+
+  uint64_t end = addr + len;
+  // vma_merge_new_range: try to extend a neighbour instead of adding a VMA.
+  auto compatible = [&](const Vma& v) {
+    return (v.flags & ~VM_IGNORE_MERGE) == (vm_flags & ~VM_IGNORE_MERGE) && v.inode == 0;
+  };
+  Vma* prev = nullptr;
+  Vma* next = nullptr;
+  {
+    auto it = mm.vmas.lower_bound(addr);
+    if (it != mm.vmas.end() && it->second.start == end) next = &it->second;
+    if (it != mm.vmas.begin()) {
+      auto pit = std::prev(it);
+      if (pit->second.end == addr) prev = &pit->second;
+    }
+  }
+  bool merge_left = prev && compatible(*prev) && prev->pgoff + prev->pages() == pgoff;
+  bool merge_right = next && compatible(*next) && next->pgoff == pgoff + (len >> PAGE_SHIFT);
+  if (merge_left && merge_right && prev->anon && next->anon && prev->anon != next->anon) {
+    merge_right = false;  // are_anon_vmas_compatible
+  }
+
+  if (merge_left) {
+    uint64_t new_end = merge_right ? next->end : end;
+    if (merge_right) {
+      if (!prev->anon) prev->anon = next->anon;
+      Vma gone = *next;
+      mm.vmas.erase(gone.start);
+      emit({.kind = EventKind::VmaRemove, .pid = pid, .addr = gone.start, .end = gone.end});
+    }
+    prev->end = new_end;
+    prev->flags |= VM_SOFTDIRTY;
+    emit({.kind = EventKind::VmaExpand, .pid = pid, .addr = prev->start, .end = prev->end});
+  } else if (merge_right) {
+    Vma v = *next;
+    mm.vmas.erase(v.start);
+    v.start = addr;
+    v.pgoff = pgoff;
+    v.flags |= VM_SOFTDIRTY;
+    mm.vmas.emplace(v.start, v);
+    emit({.kind = EventKind::VmaExpand, .pid = pid, .addr = v.start, .end = v.end});
+  } else {
+    Vma v;
+    v.start = addr;
+    v.end = end;
+    v.flags = vm_flags | VM_SOFTDIRTY;  // new VMAs start soft-dirty
+    v.pgoff = pgoff;
+    mm.vmas.emplace(addr, v);
+    emit({.kind = EventKind::VmaInsert, .pid = pid, .addr = addr, .end = end});
+  }
+  vm_stat_account(mm, vm_flags, static_cast<int64_t>(len >> PAGE_SHIFT));
+  if (vm_flags & VM_LOCKED) mm.locked_vm += len >> PAGE_SHIFT;
+  return finish(SysResult::ok(addr));
+}
+
+// ---------------------------------------------------------------------------------
+// munmap
+
+SysResult Kernel::sys_munmap(Pid pid, uint64_t addr, uint64_t len) {
+  Process* p = proc(pid);
+  if (!p || p->state != ProcState::Running) return SysResult::fail(Errno::Srch);
+  SysResult r = SysResult::ok(0);
+  // do_vmi_munmap
+  if (offset_in_page(addr) || addr > TASK_SIZE || len > TASK_SIZE - addr) {
+    r = SysResult::fail(Errno::Inval);
+  } else {
+    len = page_align(len);
+    if (len == 0) {
+      r = SysResult::fail(Errno::Inval);
+    } else {
+      Errno e = do_munmap(*p, addr, addr + len);
+      if (e != Errno::None) r = SysResult::fail(e);
+    }
+  }
+  emit({.kind = EventKind::Syscall, .pid = pid, .value = r.c_value(), .sysno = Sysno::munmap,
+        .err = r.err});
+  return r;
+}
+
+bool Kernel::split_vma(Process& p, uint64_t vma_start, uint64_t addr) {
+  Mm& mm = p.mm;
+  if (mm.vmas.size() >= cfg_.max_map_count) return false;
+  Vma& lo = mm.vmas.at(vma_start);
+  Vma hi = lo;
+  uint64_t old_end = lo.end;
+  hi.start = addr;
+  hi.pgoff = lo.pgoff + ((addr - lo.start) >> PAGE_SHIFT);
+  lo.end = addr;
+  mm.vmas.emplace(addr, hi);
+  emit({.kind = EventKind::VmaSplit, .pid = p.pid, .addr = addr, .end = old_end});
+  return true;
+}
+
+Errno Kernel::do_munmap(Process& p, uint64_t start, uint64_t end) {
+  // do_vmi_align_munmap
+  Mm& mm = p.mm;
+  Vma* first = mm.find_vma(start);
+  if (!first || first->start >= end) return Errno::None;
+
+  // Splitting the first VMA needs one more map slot; Linux checks before any change.
+  if (start > first->start) {
+    if (end < first->end && mm.vmas.size() >= cfg_.max_map_count) return Errno::NoMem;
+    if (!split_vma(p, first->start, start)) return Errno::NoMem;
+  }
+  {
+    const Vma* last = mm.find_vma(end - 1);
+    if (last && last->start < end && end < last->end) {
+      if (!split_vma(p, last->start, end)) return Errno::NoMem;
+    }
+  }
+
+  // Detach [start, end).
+  std::vector<Vma> detached;
+  for (auto it = mm.vmas.lower_bound(start); it != mm.vmas.end() && it->second.start < end;) {
+    detached.push_back(it->second);
+    it = mm.vmas.erase(it);
+  }
+  const Vma* prev = mm.prev_of(start);
+  auto nit = mm.vmas.lower_bound(end);
+  const Vma* next = nit == mm.vmas.end() ? nullptr : &nit->second;
+  uint64_t floor = prev ? prev->end : 0;
+  uint64_t ceiling = next ? next->start : 0;  // USER_PGTABLES_CEILING
+
+  for (const Vma& v : detached) {
+    zap_range(p, v, v.start, v.end);
+    vm_stat_account(mm, v.flags, -static_cast<int64_t>(v.pages()));
+    if (v.flags & VM_LOCKED) mm.locked_vm -= v.pages();
+    emit({.kind = EventKind::VmaRemove, .pid = p.pid, .addr = v.start, .end = v.end});
+  }
+  // free_pgtables: neighbouring detached VMAs within a PMD of each other go down in
+  // one call, bounded by the surviving neighbours.
+  PageTables pt = tables(p);
+  auto freed = [&](Pfn t, int level) {
+    emit({.kind = EventKind::PageTableFree, .pid = p.pid, .pfn = t, .level = level});
+  };
+  const uint64_t PMD_SIZE = pt_entry_span(2);
+  for (size_t i = 0; i < detached.size(); ++i) {
+    uint64_t a = detached[i].start;
+    while (i + 1 < detached.size() && detached[i + 1].start <= detached[i].end + PMD_SIZE) ++i;
+    uint64_t c = i + 1 < detached.size() ? detached[i + 1].start : ceiling;
+    pt.free_pgd_range(a, detached[i].end, floor, c, freed);
+  }
+  return Errno::None;
+}
+
+void Kernel::put_page(Pid pid, Pfn pfn, bool was_mapped, uint64_t& rss_counter) {
+  (void)pid;
+  Frame& f = mem_.frame(pfn);
+  if (was_mapped) {
+    if (f.mapcount) --f.mapcount;
+    if (rss_counter) --rss_counter;
+  }
+  if (f.refcount) --f.refcount;
+  if (f.refcount == 0) {
+    mem_.free(pfn);
+    emit({.kind = EventKind::FrameFree, .pfn = pfn});
+  }
+}
+
+void Kernel::set_pte(Process& p, PteSlot slot, uint64_t addr, uint64_t e) {
+  tables(p).set(slot, e);
+  emit({.kind = EventKind::PteSet, .pid = p.pid, .addr = addr, .value = e, .pfn = pte_pfn(e)});
+}
+
+void Kernel::clear_pte(Process& p, PteSlot slot, uint64_t addr) {
+  PageTables pt = tables(p);
+  uint64_t old = pt.get(slot);
+  pt.set(slot, 0);
+  emit({.kind = EventKind::PteClear, .pid = p.pid, .addr = addr, .value = old,
+        .pfn = pte_pfn(old)});
+}
+
+void Kernel::zap_range(Process& p, const Vma& v, uint64_t start, uint64_t end) {
+  (void)v;
+  PageTables pt = tables(p);
+  struct Hit {
+    uint64_t addr;
+    PteSlot slot;
+    uint64_t e;
+  };
+  std::vector<Hit> hits;
+  pt.for_each_pte(start, end, [&](uint64_t addr, PteSlot slot, uint64_t e) {
+    hits.push_back({addr, slot, e});
+  });
+  for (const Hit& h : hits) {
+    clear_pte(p, h.slot, h.addr);
+    if (!(h.e & _PAGE_PRESENT)) continue;
+    if (h.e & _PAGE_SPECIAL) continue;  // the zero page is not refcounted per mapping
+    put_page(p.pid, pte_pfn(h.e), true, p.mm.rss_anon);
+  }
+}
+
+SysResult Kernel::sys_getpid(Pid pid) {
+  Process* p = proc(pid);
+  if (!p || p->state != ProcState::Running) return SysResult::fail(Errno::Srch);
+  emit({.kind = EventKind::Syscall, .pid = pid, .value = static_cast<uint64_t>(pid),
+        .sysno = Sysno::getpid});
+  return SysResult::ok(static_cast<uint64_t>(pid));
+}
+
+// ---------------------------------------------------------------------------------
+// Memory access and the fault handler
+
+AccessResult Kernel::access(Pid pid, uint64_t addr, Access kind, uint8_t value) {
+  AccessResult r;
+  Process* p = proc(pid);
+  if (!p || p->state != ProcState::Running) return r;
+  PageTables pt = tables(*p);
+  // The MMU: a present PTE with the right permission needs no fault.
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    if (addr < TASK_SIZE + kPageSize && addr <= TASK_SIZE - 1) {
+      if (auto slot = pt.find_pte(addr)) {
+        uint64_t e = pt.get(*slot);
+        bool ok = (e & _PAGE_PRESENT) && (e & _PAGE_USER) &&
+                  (kind == Access::Read || (e & _PAGE_RW));
+        if (ok) {
+          uint64_t ne = e | _PAGE_ACCESSED | (kind == Access::Write ? uint64_t{_PAGE_DIRTY} : uint64_t{0});
+          if (ne != e) pt.set(*slot, ne);
+          Pfn pfn = pte_pfn(e);
+          if (kind == Access::Write) {
+            mem_.write_byte(pfn, addr & ~PAGE_MASK, value);
+            mem_.frame(pfn).flags |= PG_dirty;
+            r.value = value;
+          } else {
+            r.value = mem_.read_byte(pfn, addr & ~PAGE_MASK);
+          }
+          r.ok = true;
+          return r;
+        }
+      }
+    }
+    if (attempt == 1) break;
+    handle_mm_fault(*p, addr, kind, r);
+    if (r.killed) return r;
+  }
+  return r;
+}
+
+void Kernel::force_sig_fault(Process& p, int signo, int code, uint64_t addr, AccessResult& r) {
+  emit({.kind = EventKind::Signal, .pid = p.pid, .addr = addr, .signo = signo, .si_code = code});
+  r.signo = signo;
+  r.si_code = code;
+  // No handlers in this model: the default action of kSigSegv/kSigBus ends the process.
+  kill_process(p, signo);
+  r.killed = true;
+}
+
+void Kernel::handle_mm_fault(Process& p, uint64_t addr, Access kind, AccessResult& r) {
+  Mm& mm = p.mm;
+  auto fault_event = [&](FaultKind k, Pfn pfn) {
+    r.fault = k;
+    emit({.kind = EventKind::Fault, .pid = p.pid, .addr = addr, .pfn = pfn, .access = kind,
+          .fault = k});
+  };
+  // do_user_addr_fault: lock_mm_and_find_vma
+  const Vma* vp = addr < TASK_SIZE ? mm.find_vma(addr) : nullptr;
+  if (!vp || vp->start > addr) {
+    fault_event(FaultKind::BadArea, Pfn{});
+    force_sig_fault(p, kSigSegv, kSegvMapErr, addr, r);
+    return;
+  }
+  Vma& vma = mm.vmas.at(vp->start);
+  // access_error(): writes need VM_WRITE; reads need any access at all.
+  bool denied = kind == Access::Write ? !(vma.flags & VM_WRITE)
+                                      : !(vma.flags & (VM_READ | VM_WRITE | VM_EXEC));
+  if (denied) {
+    fault_event(FaultKind::AccessError, Pfn{});
+    force_sig_fault(p, kSigSegv, kSegvAccErr, addr, r);
+    return;
+  }
+
+  PageTables pt = tables(p);
+  uint64_t page = addr & PAGE_MASK;
+  auto slot = pt.alloc_pte(page);
+  auto oom = [&]() {
+    fault_event(FaultKind::Oom, Pfn{});
+    // pagefault_out_of_memory -> the OOM killer. With one candidate per fault in
+    // this model, the faulting process is the victim.
+    kill_process(p, kSigKill);
+    r.killed = true;
+    r.signo = kSigKill;
+  };
+  if (!slot) {
+    oom();
+    return;
+  }
+  uint64_t e = pt.get(*slot);
+  uint64_t prot = vm_get_page_prot(vma.flags);
+  // anon_vma_prepare + a new anonymous folio, mapped once and counted in RssAnon.
+  auto alloc_anon_page = [&]() -> std::optional<Pfn> {
+    if (!vma.anon) vma.anon = next_anon_id_++;
+    auto pfn = mem_.alloc(FrameOwner::Anon, vma.anon, page >> PAGE_SHIFT,
+                          PG_anon | PG_swapbacked | PG_lru);
+    if (!pfn) {
+      oom();
+      return std::nullopt;
+    }
+    emit({.kind = EventKind::FrameAlloc, .pid = p.pid, .addr = page, .pfn = *pfn});
+    mem_.frame(*pfn).mapcount = 1;
+    ++mm.rss_anon;
+    mm.hiwater_rss = std::max(mm.hiwater_rss, mm.rss());
+    return pfn;
+  };
+
+  if (pte_none(e)) {
+    // do_anonymous_page
+    if (kind == Access::Read) {
+      uint64_t ne = mk_pte(mem_.zero_pfn(), prot) | _PAGE_SPECIAL;
+      set_pte(p, *slot, page, ne);
+      fault_event(FaultKind::AnonZeroPage, mem_.zero_pfn());
+      return;
+    }
+    auto pfn = alloc_anon_page();
+    if (!pfn) return;
+    uint64_t ne = mk_pte(*pfn, prot);
+    if (vma.flags & VM_WRITE) ne |= _PAGE_RW | _PAGE_DIRTY | _PAGE_SOFT_DIRTY;
+    set_pte(p, *slot, page, ne);
+    fault_event(FaultKind::AnonNewPage, *pfn);
+    return;
+  }
+
+  // A present PTE that faulted: a write to a write-protected page (do_wp_page).
+  if (kind == Access::Write && (e & _PAGE_PRESENT)) {
+    Pfn old = pte_pfn(e);
+    bool zero = (e & _PAGE_SPECIAL) && old == mem_.zero_pfn();
+    if (!zero) {
+      Frame& f = mem_.frame(old);
+      if (f.mapcount == 1 && f.refcount == 1) {
+        // wp_page_reuse: nobody else can see the page.
+        uint64_t ne = e | _PAGE_RW | _PAGE_DIRTY | _PAGE_SOFT_DIRTY | _PAGE_ACCESSED;
+        set_pte(p, *slot, page, ne);
+        fault_event(FaultKind::WpReuse, old);
+        return;
+      }
+    }
+    // wp_page_copy
+    auto pfn = alloc_anon_page();
+    if (!pfn) return;
+    if (!zero) mem_.copy_frame(*pfn, old);
+    uint64_t ne = mk_pte(*pfn, prot) | _PAGE_RW | _PAGE_DIRTY | _PAGE_SOFT_DIRTY;
+    set_pte(p, *slot, page, ne);
+    if (!zero) put_page(p.pid, old, true, mm.rss_anon);
+    fault_event(FaultKind::WpCopy, *pfn);
+    return;
+  }
+  // Present and readable, or a PROT_NONE encoding the VMA check already refused:
+  // nothing else reaches here in this model.
+  fault_event(FaultKind::AccessError, Pfn{});
+  force_sig_fault(p, kSigSegv, kSegvAccErr, addr, r);
+}
+
+void Kernel::exit_mm(Process& p) {
+  Mm& mm = p.mm;
+  std::vector<Vma> all;
+  for (auto& [s, v] : mm.vmas) all.push_back(v);
+  for (const Vma& v : all) {
+    zap_range(p, v, v.start, v.end);
+    emit({.kind = EventKind::VmaRemove, .pid = p.pid, .addr = v.start, .end = v.end});
+  }
+  mm.vmas.clear();
+  if (!all.empty()) {
+    PageTables pt = tables(p);
+    auto freed = [&](Pfn t, int level) {
+      emit({.kind = EventKind::PageTableFree, .pid = p.pid, .pfn = t, .level = level});
+    };
+    pt.free_pgd_range(all.front().start, all.back().end, 0, 0, freed);
+  }
+  mem_.free(mm.pgd);
+  emit({.kind = EventKind::PageTableFree, .pid = p.pid, .pfn = mm.pgd, .level = 4});
+  mm = Mm{};
+}
+
+void Kernel::kill_process(Process& p, int signo) {
+  exit_mm(p);
+  p.state = ProcState::Zombie;
+  p.exit_signal = signo;
+  emit({.kind = EventKind::ProcessExit, .pid = p.pid, .signo = signo});
+}
+
+// ---------------------------------------------------------------------------------
+// Views
+
+Walk Kernel::walk(Pid pid, uint64_t addr) const {
+  const Process* p = process(pid);
+  if (!p || p->state != ProcState::Running) return Walk{};
+  return tables(*p).walk(addr);
+}
+
+std::vector<Kernel::PteView> Kernel::ptes(Pid pid) const {
+  std::vector<PteView> out;
+  const Process* p = process(pid);
+  if (!p || p->state != ProcState::Running) return out;
+  for (const auto& [s, v] : p->mm.vmas) {
+    tables(*p).for_each_pte(v.start, v.end, [&](uint64_t addr, PteSlot, uint64_t e) {
+      out.push_back({addr, e});
+    });
+  }
+  return out;
+}
+
+std::optional<std::string> Kernel::proc_maps(Pid pid) const {
+  const Process* p = process(pid);
+  if (!p || p->state != ProcState::Running) return std::nullopt;
+  std::string out;
+  char buf[160];
+  for (const auto& [s, v] : p->mm.vmas) {
+    // fs/proc/task_mmu.c show_vma_header_prefix, then the name padded to column 73.
+    uint64_t off = v.inode ? v.pgoff << PAGE_SHIFT : 0;
+    int n = std::snprintf(buf, sizeof buf, "%08" PRIx64 "-%08" PRIx64 " %c%c%c%c %08" PRIx64
+                          " %02x:%02x %" PRIu64 " ",
+                          v.start, v.end, (v.flags & VM_READ) ? 'r' : '-',
+                          (v.flags & VM_WRITE) ? 'w' : '-', (v.flags & VM_EXEC) ? 'x' : '-',
+                          (v.flags & VM_MAYSHARE) ? 's' : 'p', off, 0u, 0u, v.inode);
+    out.append(buf, static_cast<size_t>(n));
+    if (!v.name.empty()) {
+      if (n < 72) out.append(static_cast<size_t>(72 - n), ' ');
+      out.push_back(' ');
+      out += v.name;
+    }
+    out.push_back('\n');
+  }
+  return out;
+}
+
+}  // namespace vmplay::engine

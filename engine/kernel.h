@@ -1,0 +1,169 @@
+// engine/: the simulated kernel. No UI, no text parsing, no I/O.
+// It links neither SDL nor ImGui; the shell and the front ends sit on top of it.
+//
+// Kernel is the whole simulated machine: physical memory, processes with their
+// address spaces and page tables, the fault handler, the system calls and the /proc
+// views. State is values: copying a Kernel is a snapshot.
+#pragma once
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "engine/errno.h"
+#include "engine/events.h"
+#include "engine/pagetable.h"
+#include "engine/physmem.h"
+#include "engine/types.h"
+#include "engine/vma.h"
+
+namespace vmplay::engine {
+
+// mmap's prot and flags bits, with Linux's values.
+enum : uint64_t {
+  PROT_NONE = 0x0,
+  PROT_READ = 0x1,
+  PROT_WRITE = 0x2,
+  PROT_EXEC = 0x4,
+  PROT_GROWSDOWN = 0x01000000,
+  PROT_GROWSUP = 0x02000000,
+};
+enum : uint64_t {
+  MAP_SHARED = 0x01,
+  MAP_PRIVATE = 0x02,
+  MAP_SHARED_VALIDATE = 0x03,
+  MAP_TYPE = 0x0f,
+  MAP_FIXED = 0x10,
+  MAP_ANONYMOUS = 0x20,
+  MAP_GROWSDOWN = 0x0100,
+  MAP_DENYWRITE = 0x0800,
+  MAP_EXECUTABLE = 0x1000,
+  MAP_LOCKED = 0x2000,
+  MAP_NORESERVE = 0x4000,
+  MAP_POPULATE = 0x8000,
+  MAP_NONBLOCK = 0x10000,
+  MAP_STACK = 0x20000,
+  MAP_HUGETLB = 0x40000,
+  MAP_SYNC = 0x80000,
+  MAP_FIXED_NOREPLACE = 0x100000,
+};
+
+struct MmapArgs {
+  uint64_t addr = 0;
+  uint64_t len = 0;
+  uint64_t prot = 0;
+  uint64_t flags = 0;
+  int64_t fd = -1;
+  uint64_t off = 0;
+};
+
+enum class ProcState : uint8_t { Running, Zombie };
+
+struct Process {
+  Pid pid = 0;
+  Pid ppid = 0;
+  std::string comm;
+  ProcState state = ProcState::Running;
+  int32_t exit_signal = 0;  // the signal that killed it, or 0
+  int32_t exit_status = 0;
+  Mm mm;
+};
+
+// The outcome of one user-mode memory access (a load or a store of one byte).
+struct AccessResult {
+  bool ok = false;            // the access completed
+  uint8_t value = 0;          // the byte read (or written)
+  FaultKind fault = FaultKind::None;  // what the fault handler did, if it ran
+  bool killed = false;        // the process died of a signal
+  int32_t signo = 0;
+  int32_t si_code = 0;
+};
+
+struct KernelConfig {
+  PhysConfig phys;                      // RAM size
+  uint64_t mmap_min_addr = 0x10000;     // CONFIG_LSM_MMAP_MIN_ADDR's default
+  uint64_t max_map_count = 65530;       // vm.max_map_count
+};
+
+class Kernel {
+ public:
+  explicit Kernel(KernelConfig cfg = {});
+
+  // ---- processes ----
+  // Creates a process with an empty address space: a PGD and nothing mapped.
+  // Returns nullopt when no frame is free for its page table.
+  std::optional<Pid> spawn(const std::string& comm);
+  const Process* process(Pid pid) const;
+  std::vector<Pid> pids() const;
+
+  // ---- system calls (Linux's checks, in Linux's order) ----
+  SysResult sys_mmap(Pid pid, const MmapArgs& a);
+  SysResult sys_munmap(Pid pid, uint64_t addr, uint64_t len);
+  SysResult sys_getpid(Pid pid);
+
+  // ---- user-mode memory access: walks the page tables, faults when needed ----
+  AccessResult access(Pid pid, uint64_t addr, Access kind, uint8_t value = 0);
+
+  // ---- views ----
+  const PhysMem& phys() const { return mem_; }
+  Walk walk(Pid pid, uint64_t addr) const;
+  // The text of /proc/PID/maps, byte for byte as Linux prints it.
+  std::optional<std::string> proc_maps(Pid pid) const;
+  // Every present-or-encoded PTE of a process, in address order.
+  struct PteView {
+    uint64_t addr;
+    uint64_t entry;
+  };
+  std::vector<PteView> ptes(Pid pid) const;
+
+  // ---- events ----
+  const std::vector<Event>& events() const { return events_; }
+  std::vector<Event> drain_events();
+  uint64_t event_seq() const { return seq_; }
+
+  // ---- invariants: empty when coherent, otherwise one line per violation ----
+  std::vector<std::string> check_invariants() const;
+
+  // ---- test hooks ----
+  void fail_next_frame_allocs(uint32_t n) { mem_.fail_next_allocs(n); }
+  const KernelConfig& config() const { return cfg_; }
+
+ private:
+  Process* proc(Pid pid);
+  PageTables tables(Process& p);
+  PageTables tables(const Process& p) const;
+  void emit(Event e);
+
+  uint64_t get_unmapped_area(const Mm& mm, uint64_t addr, uint64_t len, uint64_t flags,
+                             Errno& err) const;
+  uint64_t unmapped_area_topdown(const Mm& mm, uint64_t len, uint64_t low, uint64_t high) const;
+  // Splits the VMA at `start` so that a VMA begins at addr. Returns false if the
+  // map count limit forbids it.
+  bool split_vma(Process& p, uint64_t vma_start, uint64_t addr);
+  // Unmaps [start, end), which must be page aligned (do_vmi_munmap).
+  Errno do_munmap(Process& p, uint64_t start, uint64_t end);
+  void zap_range(Process& p, const Vma& v, uint64_t start, uint64_t end);
+  void vm_stat_account(Mm& mm, uint64_t flags, int64_t pages);
+
+  void handle_mm_fault(Process& p, uint64_t addr, Access kind, AccessResult& r);
+  void force_sig_fault(Process& p, int signo, int code, uint64_t addr, AccessResult& r);
+  void kill_process(Process& p, int signo);
+  void exit_mm(Process& p);
+  void put_page(Pid pid, Pfn pfn, bool was_mapped, uint64_t& rss_counter);
+  void set_pte(Process& p, PteSlot slot, uint64_t addr, uint64_t e);
+  void clear_pte(Process& p, PteSlot slot, uint64_t addr);
+
+  KernelConfig cfg_;
+  PhysMem mem_;
+  std::map<Pid, Process> procs_;
+  Pid next_pid_ = 1;
+  uint64_t next_anon_id_ = 1;
+  std::vector<Event> events_;
+  uint64_t seq_ = 0;
+};
+
+// Linux's vm_get_page_prot for x86-64: the PTE protection bits for vm_flags.
+uint64_t vm_get_page_prot(uint64_t vm_flags);
+
+}  // namespace vmplay::engine

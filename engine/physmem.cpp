@@ -1,0 +1,85 @@
+#include "engine/physmem.h"
+
+#include <algorithm>
+#include <cstring>
+
+namespace vmplay::engine {
+
+PhysMem::PhysMem(PhysConfig cfg) {
+  uint64_t n = cfg.frames ? cfg.frames : kDefaultFrames;
+  n = std::clamp(n, kMinFrames, kMaxFrames);
+  frames_.resize(static_cast<size_t>(n));
+  // Frame 0 is reserved, as Linux reserves the first page of RAM; frame 1 is the
+  // shared zero page.
+  frames_[0].owner = FrameOwner::Reserved;
+  frames_[0].flags = PG_reserved;
+  frames_[0].refcount = 1;
+  zero_pfn_ = Pfn{1};
+  frames_[1].owner = FrameOwner::ZeroPage;
+  frames_[1].flags = PG_reserved | PG_zero;
+  frames_[1].refcount = 1;
+  for (uint64_t i = 2; i < n; ++i) free_.insert(i);
+}
+
+std::optional<Pfn> PhysMem::alloc(FrameOwner owner, uint64_t owner_id, uint64_t index,
+                                  uint32_t flags) {
+  if (fail_next_ > 0) {
+    --fail_next_;
+    return std::nullopt;
+  }
+  if (free_.empty()) return std::nullopt;
+  uint64_t n = *free_.begin();
+  free_.erase(free_.begin());
+  Frame& f = frames_[static_cast<size_t>(n)];
+  f = Frame{};
+  f.refcount = 1;
+  f.owner = owner;
+  f.owner_id = owner_id;
+  f.index = index;
+  f.flags = flags;
+  return Pfn{n};
+}
+
+void PhysMem::free(Pfn pfn) {
+  Frame& f = frame(pfn);
+  f = Frame{};
+  free_.insert(pfn.value);
+}
+
+uint8_t PhysMem::read_byte(Pfn pfn, uint64_t offset) const {
+  const Frame& f = frame(pfn);
+  if (f.data.empty()) return 0;
+  return f.data[offset & (kPageSize - 1)];
+}
+
+void PhysMem::write_byte(Pfn pfn, uint64_t offset, uint8_t v) {
+  Frame& f = frame(pfn);
+  if (f.data.empty()) {
+    if (v == 0) return;  // still all zeros: keep it unallocated
+    f.data.assign(kPageSize, 0);
+  }
+  f.data[offset & (kPageSize - 1)] = v;
+}
+
+uint64_t PhysMem::read_u64(Pfn pfn, uint64_t index) const {
+  const Frame& f = frame(pfn);
+  if (f.data.empty()) return 0;
+  uint64_t v;
+  std::memcpy(&v, f.data.data() + (index % 512) * 8, 8);
+  return v;  // little-endian on both x86-64 and wasm32
+}
+
+void PhysMem::write_u64(Pfn pfn, uint64_t index, uint64_t v) {
+  Frame& f = frame(pfn);
+  if (f.data.empty()) {
+    if (v == 0) return;
+    f.data.assign(kPageSize, 0);
+  }
+  std::memcpy(f.data.data() + (index % 512) * 8, &v, 8);
+}
+
+void PhysMem::copy_frame(Pfn dst, Pfn src) {
+  frame(dst).data = frame(src).data;
+}
+
+}  // namespace vmplay::engine

@@ -1,0 +1,91 @@
+// engine/: the simulated kernel. No UI, no text parsing, no I/O.
+// Physical memory: a frame table with per-frame metadata modelled on struct page.
+#pragma once
+#include <cstdint>
+#include <optional>
+#include <set>
+#include <vector>
+
+#include "engine/types.h"
+
+namespace vmplay::engine {
+
+// Page flags, named after Linux's PG_* bits.
+enum PageFlag : uint32_t {
+  PG_anon = 1u << 0,
+  PG_file = 1u << 1,
+  PG_shmem = 1u << 2,
+  PG_dirty = 1u << 3,
+  PG_referenced = 1u << 4,
+  PG_active = 1u << 5,
+  PG_lru = 1u << 6,
+  PG_swapbacked = 1u << 7,
+  PG_pagetable = 1u << 8,
+  PG_zero = 1u << 9,
+  PG_mlocked = 1u << 10,
+  PG_reserved = 1u << 11,
+};
+
+// Who a frame belongs to, for the reverse map.
+enum class FrameOwner : uint8_t {
+  Free,       // on the free list
+  Reserved,   // firmware/kernel, never handed out
+  ZeroPage,   // the shared zero page
+  PageTable,  // a page-table page of process `owner_id`, level `index`
+  Anon,       // anonymous page of anon identity `owner_id`, at page `index`
+};
+
+struct Frame {
+  uint32_t refcount = 0;  // page_ref_count
+  uint32_t mapcount = 0;  // page_mapcount: PTEs mapping this frame
+  uint32_t flags = 0;     // PageFlag bits
+  FrameOwner owner = FrameOwner::Free;
+  uint64_t owner_id = 0;  // anon identity, inode or pid, by `owner`
+  uint64_t index = 0;     // page index within the owner (for anon: vaddr >> 12)
+  // Contents, allocated when the frame is first written. Empty means all zeros.
+  std::vector<uint8_t> data;
+};
+
+struct PhysConfig {
+  uint64_t frames = 0;  // 0 means the default (1024 frames = 4 MiB)
+};
+
+class PhysMem {
+ public:
+  static constexpr uint64_t kDefaultFrames = 1024;
+  static constexpr uint64_t kMinFrames = 16;
+  static constexpr uint64_t kMaxFrames = 1ULL << 20;  // 4 GiB of simulated RAM
+
+  explicit PhysMem(PhysConfig cfg = {});
+
+  uint64_t total() const { return frames_.size(); }
+  uint64_t free_count() const { return free_.size(); }
+  const Frame& frame(Pfn pfn) const { return frames_.at(static_cast<size_t>(pfn.value)); }
+  Frame& frame(Pfn pfn) { return frames_.at(static_cast<size_t>(pfn.value)); }
+  const std::vector<Frame>& frames() const { return frames_; }
+  Pfn zero_pfn() const { return zero_pfn_; }
+
+  // Takes the lowest-numbered free frame (deterministic) with refcount 1 and no
+  // contents; nullopt when none is free (or when a test asked the next one to fail).
+  std::optional<Pfn> alloc(FrameOwner owner, uint64_t owner_id, uint64_t index, uint32_t flags);
+  // Returns a frame whose refcount reached zero to the free list.
+  void free(Pfn pfn);
+
+  // Fault injection for tests: the next n allocations fail.
+  void fail_next_allocs(uint32_t n) { fail_next_ = n; }
+
+  uint8_t read_byte(Pfn pfn, uint64_t offset) const;
+  void write_byte(Pfn pfn, uint64_t offset, uint8_t v);
+  uint64_t read_u64(Pfn pfn, uint64_t index) const;
+  void write_u64(Pfn pfn, uint64_t index, uint64_t v);
+  void copy_frame(Pfn dst, Pfn src);
+  void clear_frame(Pfn pfn) { frame(pfn).data.clear(); }
+
+ private:
+  std::vector<Frame> frames_;
+  std::set<uint64_t> free_;
+  Pfn zero_pfn_{};
+  uint32_t fail_next_ = 0;
+};
+
+}  // namespace vmplay::engine

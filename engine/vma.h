@@ -1,0 +1,87 @@
+// engine/: the simulated kernel. No UI, no text parsing, no I/O.
+// Virtual memory areas and the address space (mm_struct) that holds them.
+#pragma once
+#include <cstdint>
+#include <map>
+#include <string>
+
+#include "engine/pagetable.h"
+#include "engine/types.h"
+
+namespace vmplay::engine {
+
+// vm_flags bits, with Linux's values.
+enum VmFlag : uint64_t {
+  VM_NONE = 0,
+  VM_READ = 0x1,
+  VM_WRITE = 0x2,
+  VM_EXEC = 0x4,
+  VM_SHARED = 0x8,
+  VM_MAYREAD = 0x10,
+  VM_MAYWRITE = 0x20,
+  VM_MAYEXEC = 0x40,
+  VM_MAYSHARE = 0x80,
+  VM_GROWSDOWN = 0x100,
+  VM_LOCKED = 0x2000,
+  VM_SEQ_READ = 0x8000,
+  VM_RAND_READ = 0x10000,
+  VM_DONTCOPY = 0x20000,
+  VM_DONTEXPAND = 0x40000,
+  VM_ACCOUNT = 0x100000,
+  VM_NORESERVE = 0x200000,
+  VM_WIPEONFORK = 0x2000000,
+  VM_DONTDUMP = 0x4000000,
+  VM_SOFTDIRTY = 0x8000000,
+};
+
+// Flags that do not prevent two neighbours from merging (VM_IGNORE_MERGE).
+constexpr uint64_t VM_IGNORE_MERGE = VM_SOFTDIRTY;
+
+struct Vma {
+  uint64_t start = 0;  // vm_start, inclusive
+  uint64_t end = 0;    // vm_end, exclusive
+  uint64_t flags = 0;  // vm_flags
+  uint64_t pgoff = 0;  // vm_pgoff: for private anonymous memory, vm_start >> 12 at creation
+  uint64_t inode = 0;  // backing file's inode number; 0 for anonymous memory
+  uint64_t anon = 0;   // anon_vma identity; 0 until the first anonymous page is made
+  std::string name;    // what /proc/PID/maps shows in the last column ("[heap]", a path)
+
+  uint64_t pages() const { return (end - start) >> PAGE_SHIFT; }
+  bool contains(uint64_t addr) const { return addr >= start && addr < end; }
+  bool is_anonymous() const { return inode == 0; }
+};
+
+// The per-process address space, after mm_struct.
+struct Mm {
+  std::map<uint64_t, Vma> vmas;  // keyed by vm_start; ordered, non-overlapping
+  Pfn pgd;                       // root page table
+  PgtableCounters pgtables;      // page-table pages below the PGD
+  uint64_t mmap_base = 0;
+  uint64_t total_vm = 0;   // pages mapped
+  uint64_t data_vm = 0;    // private writable, not stack
+  uint64_t exec_vm = 0;
+  uint64_t stack_vm = 0;
+  uint64_t locked_vm = 0;
+  uint64_t hiwater_vm = 0;
+  uint64_t hiwater_rss = 0;
+  uint64_t rss_anon = 0;   // MM_ANONPAGES
+  uint64_t rss_file = 0;   // MM_FILEPAGES
+  uint64_t rss_shmem = 0;  // MM_SHMEMPAGES
+
+  uint64_t rss() const { return rss_anon + rss_file + rss_shmem; }
+  // find_vma: the first VMA that ends above addr (it may start above addr too).
+  const Vma* find_vma(uint64_t addr) const;
+  Vma* find_vma(uint64_t addr);
+  // The VMA containing addr, or nullptr.
+  const Vma* vma_at(uint64_t addr) const;
+  // The last VMA that starts below addr (the candidate predecessor).
+  const Vma* prev_of(uint64_t addr) const;
+  bool intersects(uint64_t start, uint64_t end) const;
+};
+
+// How vm_flags of a mapping are counted in total_vm's sub-counters (vm_stat_account).
+bool is_exec_mapping(uint64_t flags);
+bool is_stack_mapping(uint64_t flags);
+bool is_data_mapping(uint64_t flags);
+
+}  // namespace vmplay::engine

@@ -1,0 +1,165 @@
+#include "shell/format.h"
+
+#include <cinttypes>
+#include <cstdio>
+
+namespace vmplay::shell {
+
+using namespace vmplay::engine;
+
+namespace {
+
+struct Named {
+  const char* name;
+  uint64_t value;
+};
+
+// In strace's order (by value), so output matches strace's.
+constexpr Named kProt[] = {
+    {"PROT_READ", PROT_READ},           {"PROT_WRITE", PROT_WRITE},
+    {"PROT_EXEC", PROT_EXEC},           {"PROT_GROWSDOWN", PROT_GROWSDOWN},
+    {"PROT_GROWSUP", PROT_GROWSUP},
+};
+constexpr Named kMapType[] = {
+    {"MAP_SHARED", MAP_SHARED},
+    {"MAP_PRIVATE", MAP_PRIVATE},
+    {"MAP_SHARED_VALIDATE", MAP_SHARED_VALIDATE},
+};
+constexpr Named kMapFlags[] = {
+    {"MAP_FIXED", MAP_FIXED},
+    {"MAP_ANONYMOUS", MAP_ANONYMOUS},
+    {"MAP_32BIT", 0x40},
+    {"MAP_GROWSDOWN", MAP_GROWSDOWN},
+    {"MAP_DENYWRITE", MAP_DENYWRITE},
+    {"MAP_EXECUTABLE", MAP_EXECUTABLE},
+    {"MAP_LOCKED", MAP_LOCKED},
+    {"MAP_NORESERVE", MAP_NORESERVE},
+    {"MAP_POPULATE", MAP_POPULATE},
+    {"MAP_NONBLOCK", MAP_NONBLOCK},
+    {"MAP_STACK", MAP_STACK},
+    {"MAP_HUGETLB", MAP_HUGETLB},
+    {"MAP_SYNC", MAP_SYNC},
+    {"MAP_FIXED_NOREPLACE", MAP_FIXED_NOREPLACE},
+};
+constexpr Named kOther[] = {
+    {"NULL", 0},
+    {"PROT_NONE", PROT_NONE},
+    {"MAP_ANON", MAP_ANONYMOUS},
+    {"MAP_FILE", 0},
+    {"MAP_TYPE", MAP_TYPE},
+};
+
+}  // namespace
+
+std::string hex(uint64_t v) {
+  if (v == 0) return "0";
+  char b[24];
+  std::snprintf(b, sizeof b, "0x%" PRIx64, v);
+  return b;
+}
+
+std::string format_pointer(uint64_t v) { return v == 0 ? "NULL" : hex(v); }
+
+std::string format_int(int64_t v) { return std::to_string(v); }
+
+std::string format_prot(uint64_t prot) {
+  std::string out;
+  uint64_t rest = prot;
+  for (const auto& n : kProt) {
+    if (prot & n.value) {
+      if (!out.empty()) out += '|';
+      out += n.name;
+      rest &= ~n.value;
+    }
+  }
+  if (rest) {
+    if (!out.empty()) out += '|';
+    out += hex(rest);
+  }
+  return out.empty() ? "PROT_NONE" : out;
+}
+
+std::string format_map_flags(uint64_t f) {
+  std::string out;
+  uint64_t type = f & MAP_TYPE;
+  bool named = false;
+  for (const auto& n : kMapType) {
+    if (type == n.value) {
+      out = n.name;
+      named = true;
+    }
+  }
+  if (!named) out = hex(type) + " /* MAP_??? */";
+  uint64_t rest = f & ~MAP_TYPE;
+  for (const auto& n : kMapFlags) {
+    if (rest & n.value) {
+      out += '|';
+      out += n.name;
+      rest &= ~n.value;
+    }
+  }
+  if (rest) out += '|' + hex(rest);
+  return out;
+}
+
+std::string format_result(const SysResult& r, bool as_pointer) {
+  if (!r.is_ok()) {
+    return std::string(" = -1 ") + errno_name(r.err) + " (" + errno_message(r.err) + ")";
+  }
+  return " = " + (as_pointer ? hex(r.value) : std::to_string(static_cast<int64_t>(r.value)));
+}
+
+std::optional<uint64_t> constant_value(std::string_view name) {
+  for (const auto& n : kProt) if (name == n.name) return n.value;
+  for (const auto& n : kMapType) if (name == n.name) return n.value;
+  for (const auto& n : kMapFlags) if (name == n.name) return n.value;
+  for (const auto& n : kOther) if (name == n.name) return n.value;
+  return std::nullopt;
+}
+
+std::optional<std::string> format_event(const Event& e, const Kernel& k) {
+  (void)k;
+  switch (e.kind) {
+    case EventKind::Fault: {
+      const char* acc = e.access == Access::Write ? "write" : "read";
+      std::string what;
+      switch (e.fault) {
+        case FaultKind::AnonZeroPage:
+          what = "anonymous, minor (shared zero page mapped read-only)";
+          break;
+        case FaultKind::AnonNewPage:
+          what = "anonymous, minor (zero-filled frame " + hex(e.pfn.value) + ")";
+          break;
+        case FaultKind::WpCopy:
+          what = "write-protected, minor (copy-on-write into frame " + hex(e.pfn.value) + ")";
+          break;
+        case FaultKind::WpReuse:
+          what = "write-protected, minor (frame " + hex(e.pfn.value) + " reused: no one else maps it)";
+          break;
+        case FaultKind::BadArea:
+          what = "no VMA covers the address";
+          break;
+        case FaultKind::AccessError:
+          what = std::string("the VMA does not allow ") + (e.access == Access::Write ? "writing" : "reading");
+          break;
+        case FaultKind::Oom:
+          what = "out of memory (no free frame)";
+          break;
+        case FaultKind::None:
+          return std::nullopt;
+      }
+      return "--- page fault: " + std::string(acc) + ", " + what + " at " + hex(e.addr) + " ---";
+    }
+    case EventKind::Signal:
+      return std::string("--- ") + signal_name(e.signo) + " {si_signo=" + signal_name(e.signo) +
+             ", si_code=" + si_code_name(e.signo, e.si_code) + ", si_addr=" + format_pointer(e.addr) +
+             "} ---";
+    case EventKind::ProcessExit:
+      if (e.signo) return std::string("+++ killed by ") + signal_name(e.signo) + " +++";
+      return "+++ exited with " + std::to_string(e.value) + " +++";
+    default:
+      return std::nullopt;
+  }
+}
+
+}  // namespace vmplay::shell

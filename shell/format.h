@@ -1,0 +1,29 @@
+// shell/: strace-syntax language. Knows the engine's types, nothing of drawing.
+// Formatting of values the way strace prints them, and of engine events.
+#pragma once
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "engine/events.h"
+#include "engine/kernel.h"
+
+namespace vmplay::shell {
+
+std::string hex(uint64_t v);                // 0x7ffff7ffd000 ("0" for zero, as strace)
+std::string format_pointer(uint64_t v);     // NULL or 0x...
+std::string format_prot(uint64_t prot);     // PROT_READ|PROT_WRITE, PROT_NONE
+std::string format_map_flags(uint64_t f);   // MAP_PRIVATE|MAP_ANONYMOUS
+std::string format_int(int64_t v);
+// " = 0x7ffff7ffd000" / " = -1 ENOMEM (Cannot allocate memory)"
+std::string format_result(const engine::SysResult& r, bool as_pointer);
+
+// Looks up a constant: PROT_*, MAP_*, NULL.
+std::optional<uint64_t> constant_value(std::string_view name);
+
+// One line describing an event for the console, or nullopt for events the console
+// does not print (frame and PTE bookkeeping, shown by the panels instead).
+std::optional<std::string> format_event(const engine::Event& e, const engine::Kernel& k);
+
+}  // namespace vmplay::shell

@@ -1,0 +1,467 @@
+#include "shell/parser.h"
+
+#include <cctype>
+
+namespace vmplay::shell {
+
+namespace {
+
+struct Token {
+  enum class Kind { End, Ident, Number, Char, Punct, Bad } kind = Kind::End;
+  Span span;
+  std::string text;  // Ident text, or the punctuation character
+  uint64_t number = 0;
+  std::string bad;   // Bad: why
+};
+
+class Parser {
+ public:
+  explicit Parser(std::string_view s) : s_(s) { advance(); }
+
+  ParseResult parse();
+
+ private:
+  // ---- lexer ----
+  void skip_space() {
+    while (pos_ < s_.size() && (s_[pos_] == ' ' || s_[pos_] == '\t' || s_[pos_] == '\r')) ++pos_;
+  }
+  void advance();
+  bool lex_number(Token& t);
+  bool lex_char(Token& t);
+
+  // ---- grammar, one function per rule ----
+  bool parse_pidtag(Stmt& st);
+  bool parse_stmt(Stmt& st);
+  bool parse_call(Call& c, const Token& name);
+  bool parse_recorded(Recorded& r);
+  bool parse_expr(Expr& e);
+  bool parse_term(Expr& e);
+
+  bool is_punct(char c) const { return tok_.kind == Token::Kind::Punct && tok_.text[0] == c; }
+  bool fail(std::string msg, Span sp) {
+    if (!err_) err_ = ParseError{std::move(msg), sp};
+    return false;
+  }
+  bool fail_here(const std::string& expected) {
+    if (tok_.kind == Token::Kind::Bad) return fail(tok_.bad, tok_.span);
+    std::string found = describe(tok_);
+    return fail("expected " + expected + ", found " + found, tok_.span);
+  }
+  static std::string describe(const Token& t) {
+    switch (t.kind) {
+      case Token::Kind::End: return "end of line";
+      case Token::Kind::Ident: return "'" + t.text + "'";
+      case Token::Kind::Number: return "number " + t.text;
+      case Token::Kind::Char: return "character " + t.text;
+      case Token::Kind::Punct: return "'" + t.text + "'";
+      case Token::Kind::Bad: return t.bad;
+    }
+    return "?";
+  }
+  bool at_end_or_comment() const {
+    return tok_.kind == Token::Kind::End || is_punct('#');
+  }
+  Span here() const { return Span{static_cast<uint32_t>(pos_), static_cast<uint32_t>(pos_)}; }
+
+  std::string_view s_;
+  size_t pos_ = 0;
+  Token tok_;
+  std::optional<ParseError> err_;
+};
+
+void Parser::advance() {
+  skip_space();
+  Token t;
+  t.span.begin = static_cast<uint32_t>(pos_);
+  if (pos_ >= s_.size()) {
+    t.kind = Token::Kind::End;
+    t.span.end = t.span.begin;
+    tok_ = t;
+    return;
+  }
+  char c = s_[pos_];
+  if (std::isalpha(static_cast<unsigned char>(c)) || c == '_') {
+    size_t b = pos_;
+    while (pos_ < s_.size() &&
+           (std::isalnum(static_cast<unsigned char>(s_[pos_])) || s_[pos_] == '_'))
+      ++pos_;
+    t.kind = Token::Kind::Ident;
+    t.text = std::string(s_.substr(b, pos_ - b));
+  } else if (std::isdigit(static_cast<unsigned char>(c))) {
+    lex_number(t);
+  } else if (c == '\'') {
+    lex_char(t);
+  } else if (std::string_view("()[],=|+-#").find(c) != std::string_view::npos) {
+    t.kind = Token::Kind::Punct;
+    t.text = std::string(1, c);
+    ++pos_;
+  } else {
+    t.kind = Token::Kind::Bad;
+    t.bad = std::string("unexpected character '") + c + "'";
+    if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) >= 0x7f)
+      t.bad = "unexpected byte " + std::to_string(static_cast<unsigned char>(c));
+    ++pos_;
+  }
+  t.span.end = static_cast<uint32_t>(pos_);
+  tok_ = t;
+}
+
+bool Parser::lex_number(Token& t) {
+  size_t b = pos_;
+  int base = 10;
+  if (s_[pos_] == '0' && pos_ + 1 < s_.size() && (s_[pos_ + 1] == 'x' || s_[pos_ + 1] == 'X')) {
+    base = 16;
+    pos_ += 2;
+  } else if (s_[pos_] == '0' && pos_ + 1 < s_.size() &&
+             std::isdigit(static_cast<unsigned char>(s_[pos_ + 1]))) {
+    base = 8;
+    ++pos_;
+  }
+  size_t digits_begin = pos_;
+  uint64_t v = 0;
+  bool overflow = false;
+  while (pos_ < s_.size() && std::isalnum(static_cast<unsigned char>(s_[pos_]))) {
+    char d = static_cast<char>(std::tolower(static_cast<unsigned char>(s_[pos_])));
+    int dv = std::isdigit(static_cast<unsigned char>(d)) ? d - '0' : (d >= 'a' && d <= 'f') ? d - 'a' + 10 : 99;
+    if (dv >= base) {
+      t.kind = Token::Kind::Bad;
+      t.bad = std::string("'") + s_[pos_] + "' is not a digit of a base-" + std::to_string(base) + " number";
+      ++pos_;
+      return false;
+    }
+    if (v > (UINT64_MAX - static_cast<uint64_t>(dv)) / static_cast<uint64_t>(base)) overflow = true;
+    v = v * static_cast<uint64_t>(base) + static_cast<uint64_t>(dv);
+    ++pos_;
+  }
+  if (base == 16 && pos_ == digits_begin) {
+    t.kind = Token::Kind::Bad;
+    t.bad = "'0x' needs hexadecimal digits after it";
+    return false;
+  }
+  if (overflow) {
+    t.kind = Token::Kind::Bad;
+    t.bad = "number does not fit in 64 bits";
+    return false;
+  }
+  t.kind = Token::Kind::Number;
+  t.number = v;
+  t.text = std::string(s_.substr(b, pos_ - b));
+  return true;
+}
+
+bool Parser::lex_char(Token& t) {
+  size_t b = pos_;
+  ++pos_;  // opening quote
+  auto bad = [&](const char* why) {
+    t.kind = Token::Kind::Bad;
+    t.bad = why;
+    while (pos_ < s_.size() && s_[pos_] != '\'') ++pos_;
+    if (pos_ < s_.size()) ++pos_;
+    return false;
+  };
+  if (pos_ >= s_.size()) return bad("unterminated character literal");
+  uint64_t v;
+  if (s_[pos_] == '\\') {
+    ++pos_;
+    if (pos_ >= s_.size()) return bad("unterminated character literal");
+    char e = s_[pos_++];
+    switch (e) {
+      case 'n': v = '\n'; break;
+      case 't': v = '\t'; break;
+      case 'r': v = '\r'; break;
+      case '0': v = 0; break;
+      case '\\': v = '\\'; break;
+      case '\'': v = '\''; break;
+      case 'x': {
+        int n = 0;
+        v = 0;
+        while (n < 2 && pos_ < s_.size() && std::isxdigit(static_cast<unsigned char>(s_[pos_]))) {
+          char d = static_cast<char>(std::tolower(static_cast<unsigned char>(s_[pos_++])));
+          v = v * 16 + static_cast<uint64_t>(std::isdigit(static_cast<unsigned char>(d)) ? d - '0' : d - 'a' + 10);
+          ++n;
+        }
+        if (n == 0) return bad("'\\x' needs one or two hexadecimal digits");
+        break;
+      }
+      default: return bad("unknown escape in character literal (use \\n \\t \\r \\0 \\\\ \\' or \\xNN)");
+    }
+  } else {
+    v = static_cast<unsigned char>(s_[pos_++]);
+    if (v == '\'') return bad("empty character literal");
+  }
+  if (pos_ >= s_.size() || s_[pos_] != '\'') return bad("character literal holds one character; expected closing '");
+  ++pos_;
+  t.kind = Token::Kind::Char;
+  t.number = v;
+  t.text = std::string(s_.substr(b, pos_ - b));
+  return true;
+}
+
+// ---- grammar ----
+
+ParseResult Parser::parse() {
+  Stmt st;
+  if (is_punct('[')) {
+    if (!parse_pidtag(st)) return {std::nullopt, err_};
+  }
+  if (is_punct('#')) {
+    st.kind = Stmt::Kind::Comment;
+    size_t b = tok_.span.end;
+    std::string_view rest = s_.substr(b);
+    while (!rest.empty() && rest.front() == ' ') rest.remove_prefix(1);
+    st.text = std::string(rest);
+    return {st, std::nullopt};
+  }
+  if (tok_.kind == Token::Kind::End) {
+    st.kind = Stmt::Kind::Empty;
+    return {st, std::nullopt};
+  }
+  if (!parse_stmt(st)) return {std::nullopt, err_};
+  if (!at_end_or_comment()) {
+    fail_here("end of line");
+    return {std::nullopt, err_};
+  }
+  return {st, std::nullopt};
+}
+
+bool Parser::parse_pidtag(Stmt& st) {
+  Token open = tok_;
+  advance();
+  if (tok_.kind != Token::Kind::Ident || tok_.text != "pid") return fail_here("'pid' after '['");
+  advance();
+  if (tok_.kind != Token::Kind::Number) return fail_here("a process id after '[pid'");
+  if (tok_.number > 0x7fffffff) return fail("process id too large", tok_.span);
+  st.pid = static_cast<int32_t>(tok_.number);
+  advance();
+  if (!is_punct(']')) return fail_here("']' to close '[pid N'");
+  advance();
+  (void)open;
+  return true;
+}
+
+bool Parser::parse_stmt(Stmt& st) {
+  if (tok_.kind != Token::Kind::Ident) return fail_here("a statement (a system call, a variable, 'cat' or 'help')");
+  Token first = tok_;
+  advance();
+
+  if (first.text == "cat" && !is_punct('(') && !is_punct('=') && !is_punct('[')) {
+    st.kind = Stmt::Kind::Cat;
+    // The path is the rest of the line up to a comment.
+    size_t b = first.span.end;
+    while (b < s_.size() && s_[b] == ' ') ++b;
+    size_t e = b;
+    while (e < s_.size() && s_[e] != ' ' && s_[e] != '#' && s_[e] != '\t') ++e;
+    if (e == b) return fail("expected a path after 'cat' (for example /proc/self/maps)",
+                            Span{static_cast<uint32_t>(b), static_cast<uint32_t>(b)});
+    st.text = std::string(s_.substr(b, e - b));
+    st.text_span = Span{static_cast<uint32_t>(b), static_cast<uint32_t>(e)};
+    pos_ = e;
+    advance();
+    return true;
+  }
+  if (first.text == "help" && at_end_or_comment()) {
+    st.kind = Stmt::Kind::Help;
+    return true;
+  }
+  if (first.text == "reset" && at_end_or_comment()) {
+    st.kind = Stmt::Kind::CallStmt;
+    st.call = Call{"reset", first.span, first.span, {}};
+    return true;
+  }
+  if (is_punct('(')) {
+    st.kind = Stmt::Kind::CallStmt;
+    Call c;
+    if (!parse_call(c, first)) return false;
+    st.call = std::move(c);
+    if (is_punct('=')) {
+      advance();
+      if (!parse_recorded(st.recorded)) return false;
+    }
+    return true;
+  }
+  if (is_punct('[')) {
+    st.target = first.text;
+    st.target_span = first.span;
+    advance();
+    Expr idx;
+    if (!parse_expr(idx)) return false;
+    if (!is_punct(']')) return fail_here("']' to close the index");
+    advance();
+    st.index = std::move(idx);
+    if (is_punct('=')) {
+      advance();
+      Expr v;
+      if (!parse_expr(v)) return false;
+      st.kind = Stmt::Kind::Store;
+      st.value = std::move(v);
+    } else {
+      st.kind = Stmt::Kind::Load;
+    }
+    return true;
+  }
+  if (is_punct('=')) {
+    st.target = first.text;
+    st.target_span = first.span;
+    advance();
+    if (tok_.kind == Token::Kind::Ident) {
+      Token name = tok_;
+      advance();
+      if (is_punct('(')) {
+        Call c;
+        if (!parse_call(c, name)) return false;
+        st.kind = Stmt::Kind::Assign;
+        st.call = std::move(c);
+        if (is_punct('=')) {
+          advance();
+          if (!parse_recorded(st.recorded)) return false;
+        }
+        return true;
+      }
+      // An expression that starts with a name: rewind to it.
+      pos_ = name.span.begin;
+      advance();
+    }
+    Expr v;
+    if (!parse_expr(v)) return false;
+    st.kind = Stmt::Kind::Assign;
+    st.value = std::move(v);
+    return true;
+  }
+  if (at_end_or_comment()) {
+    return fail("'" + first.text + "' alone does nothing: call it with '(...)', index it with '[...]' or assign it with '='",
+                first.span);
+  }
+  return fail_here("'(' , '[' or '=' after '" + first.text + "'");
+}
+
+bool Parser::parse_call(Call& c, const Token& name) {
+  c.name = name.text;
+  c.name_span = name.span;
+  c.span.begin = name.span.begin;
+  advance();  // '('
+  if (is_punct(')')) {
+    c.span.end = tok_.span.end;
+    advance();
+    return true;
+  }
+  while (true) {
+    Expr e;
+    if (!parse_expr(e)) return false;
+    c.args.push_back(std::move(e));
+    if (c.args.size() > 16) return fail("too many arguments", c.args.back().span);
+    if (is_punct(',')) {
+      advance();
+      continue;
+    }
+    if (is_punct(')')) {
+      c.span.end = tok_.span.end;
+      advance();
+      return true;
+    }
+    return fail_here("',' or ')' after argument " + std::to_string(c.args.size()));
+  }
+}
+
+bool Parser::parse_recorded(Recorded& r) {
+  r.present = true;
+  r.span.begin = tok_.span.begin;
+  if (is_punct('-')) {
+    r.negative = true;
+    advance();
+  }
+  if (tok_.kind != Token::Kind::Number) return fail_here("the recorded result (a number) after '='");
+  r.value = tok_.number;
+  r.span.end = tok_.span.end;
+  advance();
+  if (tok_.kind == Token::Kind::Ident) {
+    r.errno_name = tok_.text;
+    r.span.end = tok_.span.end;
+    advance();
+    if (is_punct('(')) {
+      // "(Cannot allocate memory)": free text up to the matching ')'.
+      size_t close = s_.find(')', tok_.span.begin);
+      if (close == std::string_view::npos) return fail_here("')' to close the error text");
+      pos_ = close + 1;
+      r.span.end = static_cast<uint32_t>(pos_);
+      advance();
+    }
+  }
+  return true;
+}
+
+bool Parser::parse_expr(Expr& e) {
+  if (!parse_term(e)) return false;
+  while (is_punct('|') || is_punct('+') || is_punct('-')) {
+    char op = tok_.text[0];
+    advance();
+    Expr rhs;
+    if (!parse_term(rhs)) return false;
+    Expr bin;
+    bin.kind = Expr::Kind::Binary;
+    bin.op = op;
+    bin.span = Span{e.span.begin, rhs.span.end};
+    bin.kids.push_back(std::move(e));
+    bin.kids.push_back(std::move(rhs));
+    e = std::move(bin);
+  }
+  return true;
+}
+
+bool Parser::parse_term(Expr& e) {
+  e.span = tok_.span;
+  switch (tok_.kind) {
+    case Token::Kind::Number:
+      e.kind = Expr::Kind::Number;
+      e.number = tok_.number;
+      advance();
+      return true;
+    case Token::Kind::Char:
+      e.kind = Expr::Kind::Char;
+      e.number = tok_.number;
+      advance();
+      return true;
+    case Token::Kind::Ident:
+      e.kind = Expr::Kind::Name;
+      e.name = tok_.text;
+      advance();
+      return true;
+    case Token::Kind::Punct:
+      if (is_punct('-')) {
+        advance();
+        Expr k;
+        if (!parse_term(k)) return false;
+        e.kind = Expr::Kind::Neg;
+        e.span.end = k.span.end;
+        e.kids.push_back(std::move(k));
+        return true;
+      }
+      if (is_punct('(')) {
+        uint32_t b = tok_.span.begin;
+        advance();
+        if (!parse_expr(e)) return false;
+        if (!is_punct(')')) return fail_here("')'");
+        e.span = Span{b, tok_.span.end};
+        advance();
+        return true;
+      }
+      break;
+    default:
+      break;
+  }
+  return fail_here("a value (a number, a 'c'haracter, a name or a flag)");
+}
+
+}  // namespace
+
+ParseResult parse_line(std::string_view line) {
+  if (line.size() > kMaxLineLength) {
+    return {std::nullopt,
+            ParseError{"line is " + std::to_string(line.size()) + " bytes long; the limit is " +
+                           std::to_string(kMaxLineLength),
+                       Span{static_cast<uint32_t>(kMaxLineLength), static_cast<uint32_t>(kMaxLineLength)}}};
+  }
+  Parser p(line);
+  return p.parse();
+}
+
+}  // namespace vmplay::shell

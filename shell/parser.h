@@ -1,0 +1,87 @@
+// shell/: strace-syntax language. Knows the engine's types, nothing of drawing.
+//
+// Grammar (one line at a time):
+//
+//   line     := [ pidtag ] [ stmt ] [ comment ]
+//   pidtag   := '[' 'pid' NUMBER ']'                   e.g. [pid 2]
+//   comment  := '#' any*                               narration
+//   stmt     := 'cat' PATH                             cat /proc/self/maps
+//             | 'help'
+//             | IDENT '=' call                         p = mmap(...)
+//             | IDENT '=' expr                         len = 8192
+//             | call [ '=' result ]                    a strace line, with its recorded result
+//             | IDENT '[' expr ']' [ '=' expr ]        p[4096] = 'A'  (store) / p[4096] (load)
+//   call     := IDENT '(' [ expr { ',' expr } ] ')'
+//   result   := [ '-' ] NUMBER [ IDENT [ '(' any* ')' ] ]   = 0x7f.. | = -1 ENOMEM (Cannot ...)
+//   expr     := term { ( '|' | '+' | '-' ) term }
+//   term     := NUMBER | CHAR | IDENT | '-' term | '(' expr ')'
+//   NUMBER   := decimal | 0x hex | 0 octal
+//   CHAR     := 'A' | '\n' | '\0' | '\x41'
+//
+// Every node carries its source span, so errors point at the column.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace vmplay::shell {
+
+struct Span {
+  uint32_t begin = 0;  // byte offsets into the line
+  uint32_t end = 0;
+};
+
+struct Expr {
+  enum class Kind { Number, Char, Name, Neg, Binary } kind = Kind::Number;
+  Span span;
+  uint64_t number = 0;     // Number, Char
+  std::string name;        // Name
+  char op = 0;             // Binary: '|', '+', '-'
+  std::vector<Expr> kids;  // Neg: 1, Binary: 2
+};
+
+struct Call {
+  std::string name;
+  Span name_span;
+  Span span;  // the whole call, name to ')'
+  std::vector<Expr> args;
+};
+
+struct Recorded {  // "= value" or "= -1 ERRNO (text)" after a strace line
+  bool present = false;
+  bool negative = false;
+  uint64_t value = 0;
+  std::string errno_name;
+  Span span;
+};
+
+struct Stmt {
+  enum class Kind { Empty, Comment, Cat, Help, CallStmt, Assign, Load, Store } kind = Kind::Empty;
+  std::optional<int32_t> pid;  // from a [pid N] prefix
+  std::string text;            // Comment: the narration; Cat: the path
+  Span text_span;
+  std::string target;          // Assign: the variable; Load/Store: the base variable
+  Span target_span;
+  std::optional<Call> call;    // CallStmt, Assign-from-call
+  Recorded recorded;
+  std::optional<Expr> value;   // Assign from expression, Store's value
+  std::optional<Expr> index;   // Load/Store
+};
+
+struct ParseError {
+  std::string message;  // what was expected, in words
+  Span span;
+};
+
+// Parses one line. Lines longer than kMaxLineLength are refused.
+constexpr size_t kMaxLineLength = 4096;
+struct ParseResult {
+  std::optional<Stmt> stmt;
+  std::optional<ParseError> error;
+};
+ParseResult parse_line(std::string_view line);
+
+}  // namespace vmplay::shell

@@ -1,0 +1,479 @@
+#include "shell/session.h"
+
+#include <cinttypes>
+#include <cstdio>
+
+#include "shell/format.h"
+
+namespace vmplay::shell {
+
+using namespace vmplay::engine;
+
+namespace {
+
+struct SyscallInfo {
+  const char* name;
+  size_t nargs;
+  const char* signature;
+};
+
+constexpr SyscallInfo kSyscalls[] = {
+    {"mmap", 6, "mmap(addr, length, prot, flags, fd, offset)"},
+    {"munmap", 2, "munmap(addr, length)"},
+    {"getpid", 0, "getpid()"},
+};
+
+const SyscallInfo* find_syscall(std::string_view name) {
+  for (const auto& s : kSyscalls)
+    if (name == s.name) return &s;
+  return nullptr;
+}
+
+std::string known_syscalls() {
+  std::string out;
+  for (const auto& s : kSyscalls) {
+    if (!out.empty()) out += ", ";
+    out += s.name;
+  }
+  return out;
+}
+
+std::string json_escape(std::string_view s) {
+  std::string out;
+  for (char c : s) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          char b[8];
+          std::snprintf(b, sizeof b, "\\u%04x", c);
+          out += b;
+        } else {
+          out += c;
+        }
+    }
+  }
+  return out;
+}
+
+std::string json_hex(uint64_t v) {
+  char b[24];
+  std::snprintf(b, sizeof b, "\"0x%" PRIx64 "\"", v);
+  return b;
+}
+
+std::string char_repr(uint8_t v) {
+  if (v >= 0x20 && v < 0x7f) {
+    if (v == '\'') return "'\\''";
+    if (v == '\\') return "'\\\\'";
+    return std::string("'") + static_cast<char>(v) + "'";
+  }
+  switch (v) {
+    case 0: return "'\\0'";
+    case '\n': return "'\\n'";
+    case '\t': return "'\\t'";
+    case '\r': return "'\\r'";
+  }
+  char b[8];
+  std::snprintf(b, sizeof b, "'\\x%02x'", v);
+  return b;
+}
+
+const char* owner_name(FrameOwner o) {
+  switch (o) {
+    case FrameOwner::Free: return "free";
+    case FrameOwner::Reserved: return "reserved";
+    case FrameOwner::ZeroPage: return "zero";
+    case FrameOwner::PageTable: return "pagetable";
+    case FrameOwner::Anon: return "anon";
+  }
+  return "?";
+}
+
+}  // namespace
+
+std::string Output::text() const {
+  std::string out;
+  for (const auto& l : lines) {
+    out += l.text;
+    out += '\n';
+  }
+  return out;
+}
+
+Session::Session(SessionConfig cfg) : cfg_(cfg), kernel_(cfg.kernel) { reset(); }
+
+void Session::reset() {
+  kernel_ = Kernel(cfg_.kernel);
+  auto pid = kernel_.spawn("a.out");
+  current_ = pid.value_or(1);
+  kernel_.drain_events();
+  vars_.clear();
+  last_events_.clear();
+}
+
+void Session::refuse(Output& out, std::string msg, Span span) {
+  out.ok = false;
+  out.error_span = span;
+  out.error_message = msg;
+  out.lines.push_back({LineKind::Error, "error: column " + std::to_string(span.begin + 1) + ": " + msg});
+}
+
+std::string Session::caret_line(const Span& span, size_t indent) {
+  std::string s(indent + span.begin, ' ');
+  size_t n = span.end > span.begin ? span.end - span.begin : 1;
+  s.append(n, '^');
+  return s;
+}
+
+Session::Eval Session::eval(const Expr& e) const {
+  switch (e.kind) {
+    case Expr::Kind::Number:
+    case Expr::Kind::Char:
+      return {e.number, std::nullopt};
+    case Expr::Kind::Name: {
+      auto v = vars_.find(e.name);
+      if (v != vars_.end()) return {v->second, std::nullopt};
+      if (auto c = constant_value(e.name)) return {*c, std::nullopt};
+      return {0, ParseError{"unknown name '" + e.name + "' (not a variable, not a PROT_/MAP_ constant)", e.span}};
+    }
+    case Expr::Kind::Neg: {
+      Eval k = eval(e.kids[0]);
+      if (k.error) return k;
+      return {~k.value + 1, std::nullopt};
+    }
+    case Expr::Kind::Binary: {
+      Eval a = eval(e.kids[0]);
+      if (a.error) return a;
+      Eval b = eval(e.kids[1]);
+      if (b.error) return b;
+      switch (e.op) {
+        case '|': return {a.value | b.value, std::nullopt};
+        case '+': return {a.value + b.value, std::nullopt};
+        default: return {a.value - b.value, std::nullopt};
+      }
+    }
+  }
+  return {0, ParseError{"bad expression", e.span}};
+}
+
+Output Session::exec(std::string_view line) {
+  Output out;
+  ParseResult pr = parse_line(line);
+  if (pr.error) {
+    refuse(out, pr.error->message, pr.error->span);
+    return out;
+  }
+  const Stmt& st = *pr.stmt;
+  last_events_.clear();
+
+  Pid pid = st.pid.value_or(current_);
+  bool is_reset = st.kind == Stmt::Kind::CallStmt && st.call->name == "reset";
+  bool needs_process = (st.kind == Stmt::Kind::CallStmt && !is_reset) || st.kind == Stmt::Kind::Load ||
+                       st.kind == Stmt::Kind::Store ||
+                       (st.kind == Stmt::Kind::Assign && st.call.has_value());
+  if (needs_process || st.pid) {
+    const Process* p = kernel_.process(pid);
+    if (!p) {
+      refuse(out, "no process with pid " + std::to_string(pid), Span{0, static_cast<uint32_t>(line.size())});
+      return out;
+    }
+    if (p->state != ProcState::Running) {
+      std::string how = p->exit_signal ? std::string("was killed by ") + signal_name(p->exit_signal)
+                                       : "has exited";
+      refuse(out, "process " + std::to_string(pid) + " " + how + "; type 'reset' to start a new one",
+             Span{0, static_cast<uint32_t>(line.size())});
+      return out;
+    }
+  }
+
+  switch (st.kind) {
+    case Stmt::Kind::Empty:
+      break;
+    case Stmt::Kind::Comment:
+      out.lines.push_back({LineKind::Comment, "# " + st.text});
+      break;
+    case Stmt::Kind::Help:
+      out.lines.push_back({LineKind::Text, help_text()});
+      break;
+    case Stmt::Kind::Cat:
+      run_cat(st, pid, out);
+      break;
+    case Stmt::Kind::CallStmt:
+      run_call(st, pid, out);
+      break;
+    case Stmt::Kind::Assign:
+      if (st.call) {
+        if (st.call->name == "reset" || st.call->name == "help") {
+          refuse(out, "'" + st.call->name + "' gives no value to assign", st.call->name_span);
+          break;
+        }
+        run_call(st, pid, out);
+      } else {
+        Eval v = eval(*st.value);
+        if (v.error) {
+          refuse(out, v.error->message, v.error->span);
+          break;
+        }
+        if (constant_value(st.target)) {
+          refuse(out, "'" + st.target + "' is a constant and cannot be assigned", st.target_span);
+          break;
+        }
+        vars_[st.target] = v.value;
+        out.lines.push_back({LineKind::Result, st.target + " = " + hex(v.value)});
+      }
+      break;
+    case Stmt::Kind::Load:
+    case Stmt::Kind::Store:
+      run_access(st, pid, out);
+      break;
+  }
+  if (out.ok) ++lines_run_;
+  return out;
+}
+
+void Session::run_call(const Stmt& st, Pid pid, Output& out) {
+  const Call& c = *st.call;
+  if (c.name == "reset" && c.args.empty() && st.kind == Stmt::Kind::CallStmt) {
+    reset();
+    out.lines.push_back({LineKind::Note, "machine reset: one process (pid " + std::to_string(current_) +
+                                             "), empty address space"});
+    return;
+  }
+  const SyscallInfo* info = find_syscall(c.name);
+  if (!info) {
+    refuse(out, "unknown system call '" + c.name + "' (vmplay knows: " + known_syscalls() + ")", c.name_span);
+    return;
+  }
+  if (c.args.size() != info->nargs) {
+    refuse(out, c.name + " takes " + std::to_string(info->nargs) + " argument" +
+                    (info->nargs == 1 ? "" : "s") + ", got " + std::to_string(c.args.size()) + ": " +
+                    info->signature,
+           c.span);
+    return;
+  }
+  std::vector<uint64_t> a;
+  for (const Expr& e : c.args) {
+    Eval v = eval(e);
+    if (v.error) {
+      refuse(out, v.error->message, v.error->span);
+      return;
+    }
+    a.push_back(v.value);
+  }
+  if (!st.target.empty() && constant_value(st.target)) {
+    refuse(out, "'" + st.target + "' is a constant and cannot be assigned", st.target_span);
+    return;
+  }
+
+  std::string text;
+  SysResult r;
+  bool pointer = false;
+  if (c.name == "mmap") {
+    MmapArgs m{a[0], a[1], a[2], a[3], static_cast<int64_t>(a[4]), a[5]};
+    r = kernel_.sys_mmap(pid, m);
+    pointer = true;
+    text = "mmap(" + format_pointer(a[0]) + ", " + std::to_string(a[1]) + ", " + format_prot(a[2]) +
+           ", " + format_map_flags(a[3]) + ", " + std::to_string(static_cast<int32_t>(a[4])) + ", " +
+           hex(a[5]) + ")";
+  } else if (c.name == "munmap") {
+    r = kernel_.sys_munmap(pid, a[0], a[1]);
+    text = "munmap(" + format_pointer(a[0]) + ", " + std::to_string(a[1]) + ")";
+  } else {
+    r = kernel_.sys_getpid(pid);
+    text = "getpid()";
+  }
+  std::string tag = st.pid ? "[pid " + std::to_string(pid) + "] " : "";
+  out.lines.push_back({LineKind::Result, tag + text + format_result(r, pointer)});
+  if (!st.target.empty()) vars_[st.target] = r.c_value();
+
+  if (st.recorded.present) {
+    bool rec_ok = !st.recorded.negative;
+    uint64_t rec_val = st.recorded.negative ? ~st.recorded.value + 1 : st.recorded.value;
+    bool same = rec_ok ? (r.is_ok() && r.value == rec_val)
+                       : (!r.is_ok() && (st.recorded.errno_name.empty() ||
+                                         st.recorded.errno_name == errno_name(r.err)));
+    if (!same) {
+      std::string rec = st.recorded.negative ? "-" + std::to_string(st.recorded.value) : hex(st.recorded.value);
+      if (!st.recorded.errno_name.empty()) rec += " " + st.recorded.errno_name;
+      out.lines.push_back({LineKind::Note, "note: the log recorded = " + rec + "; vmplay computed" +
+                                               format_result(r, pointer)});
+    }
+  }
+  append_events(out, pid, st.pid.has_value());
+}
+
+void Session::run_access(const Stmt& st, Pid pid, Output& out) {
+  auto base = vars_.find(st.target);
+  if (base == vars_.end()) {
+    refuse(out, "unknown variable '" + st.target + "' (assign it first, e.g. " + st.target +
+                    " = mmap(...))",
+           st.target_span);
+    return;
+  }
+  Eval idx = eval(*st.index);
+  if (idx.error) {
+    refuse(out, idx.error->message, idx.error->span);
+    return;
+  }
+  uint8_t byte = 0;
+  if (st.kind == Stmt::Kind::Store) {
+    Eval v = eval(*st.value);
+    if (v.error) {
+      refuse(out, v.error->message, v.error->span);
+      return;
+    }
+    bool fits = v.value <= 0xff || v.value >= ~uint64_t{0x7f};  // 0..255 or -128..-1
+    if (!fits) {
+      refuse(out, "value " + std::to_string(static_cast<int64_t>(v.value)) +
+                      " does not fit in one byte (use 0..255, -128..-1 or a 'c'haracter)",
+             st.value->span);
+      return;
+    }
+    byte = static_cast<uint8_t>(v.value);
+  }
+  uint64_t addr = base->second + idx.value;
+  AccessResult r = kernel_.access(pid, addr, st.kind == Stmt::Kind::Store ? Access::Write : Access::Read, byte);
+  append_events(out, pid, st.pid.has_value());
+  if (r.ok && st.kind == Stmt::Kind::Load) {
+    std::string tag = st.pid ? "[pid " + std::to_string(pid) + "] " : "";
+    out.lines.push_back({LineKind::Result, tag + st.target + "[" + std::to_string(static_cast<int64_t>(idx.value)) +
+                                               "] = " + std::to_string(r.value) + " " + char_repr(r.value)});
+  }
+}
+
+void Session::run_cat(const Stmt& st, Pid pid, Output& out) {
+  const std::string& path = st.text;
+  // /proc/self/... or /proc/<pid>/...
+  Pid target = pid;
+  std::string rest;
+  if (path.rfind("/proc/self/", 0) == 0) {
+    rest = path.substr(11);
+  } else if (path.rfind("/proc/", 0) == 0) {
+    size_t slash = path.find('/', 6);
+    std::string num = path.substr(6, slash == std::string::npos ? std::string::npos : slash - 6);
+    bool digits = !num.empty() && num.size() < 10 &&
+                  num.find_first_not_of("0123456789") == std::string::npos;
+    if (!digits || slash == std::string::npos) {
+      refuse(out, "cat: " + path + ": no such file (try /proc/self/maps)", st.text_span);
+      return;
+    }
+    target = static_cast<Pid>(std::stol(num));
+    rest = path.substr(slash + 1);
+  } else {
+    refuse(out, "cat: " + path + ": no such file (try /proc/self/maps)", st.text_span);
+    return;
+  }
+  if (rest != "maps") {
+    refuse(out, "cat: " + path + ": no such file (vmplay shows /proc/PID/maps)", st.text_span);
+    return;
+  }
+  auto text = kernel_.proc_maps(target);
+  if (!text) {
+    refuse(out, "cat: " + path + ": no such process", st.text_span);
+    return;
+  }
+  size_t b = 0;
+  while (b < text->size()) {
+    size_t e = text->find('\n', b);
+    out.lines.push_back({LineKind::Text, text->substr(b, e - b)});
+    b = e + 1;
+  }
+}
+
+void Session::append_events(Output& out, Pid pid, bool tag) {
+  std::vector<Event> evs = kernel_.drain_events();
+  for (const Event& e : evs) {
+    if (auto s = format_event(e, kernel_)) {
+      LineKind kind = (e.kind == EventKind::Fault) ? LineKind::Event : LineKind::Signal;
+      std::string prefix = (tag || e.pid != pid) ? "[pid " + std::to_string(e.pid) + "] " : "";
+      if (e.kind == EventKind::ProcessExit) prefix.clear();
+      out.lines.push_back({kind, prefix + *s});
+    }
+  }
+  last_events_.insert(last_events_.end(), evs.begin(), evs.end());
+}
+
+std::string Session::help_text() {
+  return "Type what a program asks of the kernel, in strace syntax:\n"
+         "  p = mmap(NULL, 8192, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0)\n"
+         "  p[0] = 'A'              store a byte (faults in a page)\n"
+         "  p[4096]                 load a byte\n"
+         "  munmap(p, 8192)\n"
+         "  cat /proc/self/maps     the address space, as Linux prints it\n"
+         "  getpid()\n"
+         "  [pid N] ...             run a line as process N\n"
+         "  n = 4096                a variable; expressions: + - |\n"
+         "  # text                  narration\n"
+         "  reset()                 start again with a fresh process";
+}
+
+std::string Session::state_json() const {
+  std::string j = "{";
+  j += "\"current_pid\":" + std::to_string(current_) + ",";
+  j += "\"lines_run\":" + std::to_string(lines_run_) + ",";
+  j += "\"processes\":[";
+  bool first = true;
+  for (Pid pid : kernel_.pids()) {
+    const Process* p = kernel_.process(pid);
+    if (!first) j += ",";
+    first = false;
+    j += "{\"pid\":" + std::to_string(pid) + ",\"ppid\":" + std::to_string(p->ppid) + ",\"comm\":\"" +
+         json_escape(p->comm) + "\",\"state\":\"" +
+         (p->state == ProcState::Running ? "running" : "zombie") + "\",\"exit_signal\":" +
+         std::to_string(p->exit_signal) + ",";
+    const Mm& mm = p->mm;
+    j += "\"rss_anon\":" + std::to_string(mm.rss_anon) + ",\"total_vm\":" + std::to_string(mm.total_vm) +
+         ",\"pgtables\":" + std::to_string(mm.pgtables.pages()) + ",\"pgd\":" + std::to_string(mm.pgd.value) +
+         ",\"vmas\":[";
+    bool fv = true;
+    for (const auto& [s, v] : mm.vmas) {
+      if (!fv) j += ",";
+      fv = false;
+      std::string perms;
+      perms += (v.flags & VM_READ) ? 'r' : '-';
+      perms += (v.flags & VM_WRITE) ? 'w' : '-';
+      perms += (v.flags & VM_EXEC) ? 'x' : '-';
+      perms += (v.flags & VM_MAYSHARE) ? 's' : 'p';
+      j += "{\"start\":" + json_hex(v.start) + ",\"end\":" + json_hex(v.end) + ",\"perms\":\"" + perms +
+           "\",\"flags\":" + json_hex(v.flags) + ",\"pgoff\":" + json_hex(v.pgoff) + ",\"anon\":" +
+           std::to_string(v.anon) + ",\"name\":\"" + json_escape(v.name) + "\"}";
+    }
+    j += "],\"ptes\":[";
+    bool fp = true;
+    for (const auto& pte : kernel_.ptes(pid)) {
+      if (!fp) j += ",";
+      fp = false;
+      j += "{\"addr\":" + json_hex(pte.addr) + ",\"entry\":" + json_hex(pte.entry) + "}";
+    }
+    j += "]}";
+  }
+  j += "],\"frames\":{";
+  const PhysMem& mem = kernel_.phys();
+  j += "\"total\":" + std::to_string(mem.total()) + ",\"free\":" + std::to_string(mem.free_count()) +
+       ",\"used\":[";
+  bool ff = true;
+  for (uint64_t i = 0; i < mem.total(); ++i) {
+    const Frame& f = mem.frame(Pfn{i});
+    if (f.owner == FrameOwner::Free) continue;
+    if (!ff) j += ",";
+    ff = false;
+    j += "{\"pfn\":" + std::to_string(i) + ",\"owner\":\"" + owner_name(f.owner) + "\",\"refcount\":" +
+         std::to_string(f.refcount) + ",\"mapcount\":" + std::to_string(f.mapcount) + ",\"flags\":" +
+         std::to_string(f.flags) + "}";
+  }
+  j += "]},\"variables\":{";
+  bool fvar = true;
+  for (const auto& [name, v] : vars_) {
+    if (!fvar) j += ",";
+    fvar = false;
+    j += "\"" + json_escape(name) + "\":" + json_hex(v);
+  }
+  j += "}}";
+  return j;
+}
+
+}  // namespace vmplay::shell

@@ -1,0 +1,86 @@
+// shell/: strace-syntax language. Knows the engine's types, nothing of drawing.
+// A Session owns a simulated kernel and runs lines against it.
+#pragma once
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "engine/kernel.h"
+#include "shell/parser.h"
+
+namespace vmplay::shell {
+
+enum class LineKind : uint8_t {
+  Result,   // a system call in strace form with its result, or a load's value
+  Event,    // --- page fault: ... ---
+  Signal,   // --- kSigSegv {...} --- and +++ killed by ... +++
+  Text,     // file contents (cat), help
+  Comment,  // narration
+  Note,     // a remark of vmplay's own (a recorded result that differs, ...)
+  Error,    // the line was refused; nothing changed
+};
+
+struct OutLine {
+  LineKind kind = LineKind::Text;
+  std::string text;
+};
+
+struct Output {
+  std::vector<OutLine> lines;
+  bool ok = true;                 // false when the line was refused
+  std::optional<Span> error_span; // where in the input the error is
+  std::string error_message;      // the error without its "error: column N: " prefix
+  // All lines joined with '\n', each ending in '\n'.
+  std::string text() const;
+};
+
+struct SessionConfig {
+  engine::KernelConfig kernel;
+};
+
+class Session {
+ public:
+  explicit Session(SessionConfig cfg = {});
+
+  // Runs one line. A refused line (parse error, unknown name, ...) changes nothing.
+  Output exec(std::string_view line);
+
+  const engine::Kernel& kernel() const { return kernel_; }
+  engine::Pid current_pid() const { return current_; }
+  const std::map<std::string, uint64_t>& variables() const { return vars_; }
+  // The events the last exec() produced, for highlighting what changed.
+  const std::vector<engine::Event>& last_events() const { return last_events_; }
+  uint64_t lines_run() const { return lines_run_; }
+
+  // The state as JSON: processes with their VMAs, frames, variables.
+  std::string state_json() const;
+
+  static std::string help_text();
+  // Renders an error for a terminal: the line, a caret under the span, the message.
+  static std::string caret_line(const Span& span, size_t indent);
+
+ private:
+  struct Eval {
+    uint64_t value = 0;
+    std::optional<ParseError> error;
+  };
+  Eval eval(const Expr& e) const;
+  void reset();
+  void run_call(const Stmt& st, engine::Pid pid, Output& out);
+  void run_access(const Stmt& st, engine::Pid pid, Output& out);
+  void run_cat(const Stmt& st, engine::Pid pid, Output& out);
+  void append_events(Output& out, engine::Pid pid, bool tag);
+  void refuse(Output& out, std::string msg, Span span);
+
+  SessionConfig cfg_;
+  engine::Kernel kernel_;
+  engine::Pid current_ = 1;
+  std::map<std::string, uint64_t> vars_;
+  std::vector<engine::Event> last_events_;
+  uint64_t lines_run_ = 0;
+};
+
+}  // namespace vmplay::shell

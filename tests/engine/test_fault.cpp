@@ -1,0 +1,160 @@
+// The fault handler: which path runs, what it maps, what it counts.
+#include <doctest/doctest.h>
+
+#include "engine/world.h"
+
+using namespace vmplay::test;
+
+namespace {
+std::vector<Event> of_kind(const Kernel& k, EventKind kind) {
+  std::vector<Event> out;
+  for (const auto& e : k.events())
+    if (e.kind == kind) out.push_back(e);
+  return out;
+}
+}  // namespace
+
+TEST_CASE("fault: an anonymous write maps a zero-filled frame, writable and dirty") {
+  World w;
+  uint64_t p = w.anon(8192);
+  w.k.drain_events();
+  AccessResult r = w.write(p, 0x41);
+  REQUIRE(r.ok);
+  CHECK(r.fault == FaultKind::AnonNewPage);
+  Walk walk = w.k.walk(w.pid, p);
+  REQUIRE(walk.reached_pte);
+  uint64_t pte = walk.pte();
+  CHECK((pte & _PAGE_PRESENT) != 0);
+  CHECK((pte & _PAGE_RW) != 0);
+  CHECK((pte & _PAGE_USER) != 0);
+  CHECK((pte & _PAGE_ACCESSED) != 0);
+  CHECK((pte & _PAGE_DIRTY) != 0);
+  CHECK((pte & _PAGE_NX) != 0);
+  Pfn pfn = pte_pfn(pte);
+  const Frame& f = w.k.phys().frame(pfn);
+  CHECK(f.owner == FrameOwner::Anon);
+  CHECK(f.refcount == 1);
+  CHECK(f.mapcount == 1);
+  CHECK(f.index == p >> 12);
+  CHECK(w.mm().rss_anon == 1);
+  CHECK(w.read(p).value == 0x41);
+  CHECK(w.read(p + 1).value == 0);
+  // Events: three page tables, one frame, one PTE, one fault, in that order.
+  CHECK(of_kind(w.k, EventKind::FrameAlloc).size() == 1);
+  CHECK(of_kind(w.k, EventKind::PteSet).size() == 1);
+  auto faults = of_kind(w.k, EventKind::Fault);
+  REQUIRE(faults.size() == 1);
+  CHECK(faults[0].addr == p);
+  CHECK(faults[0].pfn == pfn);
+}
+
+TEST_CASE("fault: an anonymous read maps the shared zero page, not counted in RSS") {
+  World w;
+  uint64_t p = w.anon(8192);
+  uint64_t frames = w.used_frames();
+  AccessResult r = w.read(p + 4096 + 17);
+  REQUIRE(r.ok);
+  CHECK(r.value == 0);
+  CHECK(r.fault == FaultKind::AnonZeroPage);
+  uint64_t pte = w.k.walk(w.pid, p + 4096).pte();
+  CHECK(pte_pfn(pte) == w.k.phys().zero_pfn());
+  CHECK((pte & _PAGE_RW) == 0);
+  CHECK((pte & _PAGE_SPECIAL) != 0);
+  CHECK(w.mm().rss_anon == 0);
+  CHECK(w.used_frames() == frames + 3);  // only the page tables
+  // A second read takes no fault.
+  CHECK(w.read(p + 4096).fault == FaultKind::None);
+}
+
+TEST_CASE("fault: writing over the zero page copies into a new frame") {
+  World w;
+  uint64_t p = w.anon(4096);
+  CHECK(w.read(p).fault == FaultKind::AnonZeroPage);
+  AccessResult r = w.write(p + 5, 9);
+  CHECK(r.fault == FaultKind::WpCopy);
+  uint64_t pte = w.k.walk(w.pid, p).pte();
+  CHECK(pte_pfn(pte) != w.k.phys().zero_pfn());
+  CHECK((pte & _PAGE_RW) != 0);
+  CHECK((pte & _PAGE_SPECIAL) == 0);
+  CHECK(w.mm().rss_anon == 1);
+  CHECK(w.read(p + 5).value == 9);
+  CHECK(w.write(p + 6, 1).fault == FaultKind::None);
+}
+
+TEST_CASE("fault: SIGSEGV with SEGV_MAPERR outside any VMA, and the process dies") {
+  World w;
+  uint64_t p = w.anon(4096);
+  CHECK(w.write(p, 1).ok);
+  AccessResult r = w.write(0x10, 1);
+  CHECK_FALSE(r.ok);
+  CHECK(r.killed);
+  CHECK(r.signo == kSigSegv);
+  CHECK(r.si_code == kSegvMapErr);
+  auto sig = of_kind(w.k, EventKind::Signal);
+  REQUIRE(sig.size() == 1);
+  CHECK(sig[0].addr == 0x10);
+  const Process* pr = w.k.process(w.pid);
+  CHECK(pr->state == ProcState::Zombie);
+  CHECK(pr->exit_signal == kSigSegv);
+  // Everything it had is released: only frame 0 and the zero page remain in use.
+  CHECK(w.used_frames() == 2);
+  CHECK_FALSE(w.k.proc_maps(w.pid));
+}
+
+TEST_CASE("fault: SEGV_ACCERR for a write to a read-only mapping, and for PROT_NONE") {
+  {
+    World w;
+    uint64_t p = w.anon(4096, PROT_READ);
+    AccessResult r = w.write(p + 100, 1);
+    CHECK(r.si_code == kSegvAccErr);
+    CHECK(r.fault == FaultKind::AccessError);
+  }
+  {
+    World w;
+    uint64_t p = w.anon(4096, PROT_NONE);
+    AccessResult r = w.read(p);
+    CHECK(r.signo == kSigSegv);
+    CHECK(r.si_code == kSegvAccErr);
+  }
+  {
+    // On x86 an exec-only mapping can be read.
+    World w;
+    uint64_t p = w.anon(4096, PROT_EXEC);
+    CHECK(w.read(p).ok);
+  }
+}
+
+TEST_CASE("fault: addresses past user space fault with SEGV_MAPERR") {
+  World w;
+  AccessResult r = w.read(0xffffffffff600000);
+  CHECK(r.si_code == kSegvMapErr);
+}
+
+TEST_CASE("fault: no frame for the page is VM_FAULT_OOM and the process is killed") {
+  World w;
+  uint64_t p = w.anon(4096);
+  CHECK(w.read(p).ok);  // page tables in place
+  w.k.fail_next_frame_allocs(1);
+  AccessResult r = w.write(p, 1);
+  CHECK(r.killed);
+  CHECK(r.signo == kSigKill);
+  CHECK(r.fault == FaultKind::Oom);
+}
+
+TEST_CASE("fault: filling all of RAM ends in an OOM kill, never a crash") {
+  KernelConfig cfg;
+  cfg.phys.frames = 32;
+  World w(cfg);
+  uint64_t p = w.anon(64 * 4096);
+  int ok = 0;
+  for (int i = 0; i < 64; ++i) {
+    AccessResult r = w.write(p + 4096ULL * static_cast<uint64_t>(i), 1);
+    if (!r.ok) {
+      CHECK(r.signo == kSigKill);
+      break;
+    }
+    ++ok;
+  }
+  CHECK(ok == 32 - 2 - 1 - 3);  // minus reserved, zero page, PGD, 3 tables
+  CHECK(w.used_frames() == 2);
+}

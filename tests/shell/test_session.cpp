@@ -1,0 +1,120 @@
+#include <doctest/doctest.h>
+
+#include "shell/session.h"
+
+using namespace vmplay::shell;
+using namespace vmplay::engine;
+
+namespace {
+const char* kMmap = "p = mmap(NULL, 8192, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0)";
+
+Output run(Session& s, std::string_view line) {
+  Output o = s.exec(line);
+  auto bad = s.kernel().check_invariants();
+  REQUIRE(bad.empty());
+  return o;
+}
+}  // namespace
+
+TEST_CASE("session: the vertical slice, line by line") {
+  Session s;
+  Output o = run(s, kMmap);
+  REQUIRE(o.ok);
+  REQUIRE(o.lines.size() == 1);
+  CHECK(o.lines[0].kind == LineKind::Result);
+  CHECK(o.lines[0].text ==
+        "mmap(NULL, 8192, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0) = 0x7ffff7ffd000");
+  CHECK(s.variables().at("p") == 0x7ffff7ffd000);
+
+  o = run(s, "p[0] = 1");
+  REQUIRE(o.lines.size() == 1);
+  CHECK(o.lines[0].kind == LineKind::Event);
+  CHECK(o.lines[0].text ==
+        "--- page fault: write, anonymous, minor (zero-filled frame 0x6) at 0x7ffff7ffd000 ---");
+  CHECK_FALSE(s.last_events().empty());
+
+  o = run(s, "p[0]");
+  REQUIRE(o.lines.size() == 1);
+  CHECK(o.lines[0].text == "p[0] = 1 '\\x01'");
+
+  o = run(s, "cat /proc/self/maps");
+  CHECK(o.text() == "7ffff7ffd000-7ffff7fff000 rw-p 00000000 00:00 0 \n");
+
+  o = run(s, "munmap(p, 8192)");
+  CHECK(o.lines[0].text == "munmap(0x7ffff7ffd000, 8192) = 0");
+  CHECK(run(s, "cat /proc/self/maps").lines.empty());
+}
+
+TEST_CASE("session: failed calls print errno like strace and assign -1") {
+  Session s;
+  Output o = run(s, "q = mmap(NULL, 0, PROT_READ, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0)");
+  CHECK(o.ok);
+  CHECK(o.lines[0].text == "mmap(NULL, 0, PROT_READ, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0) = -1 EINVAL (Invalid argument)");
+  CHECK(s.variables().at("q") == ~0ULL);
+}
+
+TEST_CASE("session: refused lines change nothing and say where") {
+  Session s;
+  run(s, kMmap);
+  std::string before = s.state_json();
+  uint64_t seq = s.kernel().event_seq();
+  for (const char* line : {"p[0] = 300", "q[0] = 1", "munmap(p)", "mprotect(p, 4096, PROT_READ)",
+                           "p = mmap(NULL, 8192, PROT_NONE, FOO, -1, 0)", "cat /proc/self/smaps",
+                           "cat /etc/passwd", "[pid 7] p[0] = 1", "MAP_SHARED = 3", "p[0] = = 1"}) {
+    Output o = run(s, line);
+    INFO(line);
+    CHECK_FALSE(o.ok);
+    REQUIRE(o.error_span);
+    CHECK(o.lines.back().kind == LineKind::Error);
+    CHECK(s.state_json() == before);
+    CHECK(s.kernel().event_seq() == seq);
+  }
+  Output o = s.exec("p[0] = 300");
+  CHECK(o.error_message == "value 300 does not fit in one byte (use 0..255, -128..-1 or a 'c'haracter)");
+  CHECK(o.error_span->begin == 7);
+  o = s.exec("munmap(p)");
+  CHECK(o.error_message == "munmap takes 2 arguments, got 1: munmap(addr, length)");
+  o = s.exec("mprotect(p, 4096, PROT_READ)");
+  CHECK(o.error_message.find("unknown system call 'mprotect'") == 0);
+  o = s.exec("p = mmap(NULL, 8192, PROT_NONE, FOO, -1, 0)");
+  CHECK(o.error_message == "unknown name 'FOO' (not a variable, not a PROT_/MAP_ constant)");
+  CHECK(o.error_span->begin == 32);
+}
+
+TEST_CASE("session: a segfault kills the process; reset starts over") {
+  Session s;
+  run(s, "q = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0)");
+  Output o = run(s, "q[1] = 'x'");
+  REQUIRE(o.lines.size() == 3);
+  CHECK(o.lines[1].text == "--- SIGSEGV {si_signo=SIGSEGV, si_code=SEGV_ACCERR, si_addr=0x7ffff7ffe001} ---");
+  CHECK(o.lines[2].text == "+++ killed by SIGSEGV +++");
+  o = run(s, "getpid()");
+  CHECK_FALSE(o.ok);
+  CHECK(o.error_message == "process 1 was killed by SIGSEGV; type 'reset' to start a new one");
+  o = run(s, "reset");
+  CHECK(o.ok);
+  CHECK(run(s, "getpid()").lines[0].text == "getpid() = 1");
+  CHECK(s.variables().empty());
+}
+
+TEST_CASE("session: a recorded result that differs gets a note") {
+  Session s;
+  Output o = run(s, "mmap(NULL, 4096, PROT_READ, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0) = 0x7f0000000000");
+  REQUIRE(o.lines.size() == 2);
+  CHECK(o.lines[1].kind == LineKind::Note);
+  CHECK(o.lines[1].text == "note: the log recorded = 0x7f0000000000; vmplay computed = 0x7ffff7ffe000");
+  o = run(s, "munmap(0x1001, 1) = -1 EINVAL (Invalid argument)");
+  CHECK(o.lines.size() == 1);
+}
+
+TEST_CASE("session: state_json lists processes, VMAs, PTEs, frames and variables") {
+  Session s;
+  run(s, kMmap);
+  run(s, "p[4096] = 'A'");
+  std::string j = s.state_json();
+  CHECK(j.find("\"processes\":[{\"pid\":1,") != std::string::npos);
+  CHECK(j.find("{\"start\":\"0x7ffff7ffd000\",\"end\":\"0x7ffff7fff000\",\"perms\":\"rw-p\"") != std::string::npos);
+  CHECK(j.find("\"ptes\":[{\"addr\":\"0x7ffff7ffe000\",\"entry\":\"0x8000000000006867\"}]") != std::string::npos);
+  CHECK(j.find("\"total\":1024,\"free\":1017") != std::string::npos);
+  CHECK(j.find("\"variables\":{\"p\":\"0x7ffff7ffd000\"}") != std::string::npos);
+}
