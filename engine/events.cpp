@@ -20,6 +20,7 @@ const char* signal_name(int signo) {
   switch (signo) {
     case kSigBus: return "SIGBUS";
     case kSigKill: return "SIGKILL";
+    case kSigTerm: return "SIGTERM";
     case kSigSegv: return "SIGSEGV";
   }
   return "SIG?";

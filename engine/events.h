@@ -41,11 +41,12 @@ enum class FaultKind : uint8_t {
   Oom,           // no frame could be had: VM_FAULT_OOM
 };
 
-enum class Sysno : uint16_t { mmap, munmap, getpid };
+enum class Sysno : uint16_t { mmap, munmap, getpid, fork, exit_group, wait4, kill };
 
 // Signal numbers and si_codes with Linux's values (named apart from <signal.h>'s macros).
 constexpr int kSigBus = 7;
 constexpr int kSigKill = 9;
+constexpr int kSigTerm = 15;
 constexpr int kSigSegv = 11;
 constexpr int kSegvMapErr = 1;
 constexpr int kSegvAccErr = 2;

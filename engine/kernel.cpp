@@ -496,10 +496,11 @@ void Kernel::force_sig_fault(Process& p, int signo, int code, uint64_t addr, Acc
 
 void Kernel::handle_mm_fault(Process& p, uint64_t addr, Access kind, AccessResult& r) {
   Mm& mm = p.mm;
-  auto fault_event = [&](FaultKind k, Pfn pfn) {
+  // For WpCopy the event's value is the frame that was copied from.
+  auto fault_event = [&](FaultKind k, Pfn pfn, uint64_t value = 0) {
     r.fault = k;
-    emit({.kind = EventKind::Fault, .pid = p.pid, .addr = addr, .pfn = pfn, .access = kind,
-          .fault = k});
+    emit({.kind = EventKind::Fault, .pid = p.pid, .addr = addr, .value = value, .pfn = pfn,
+          .access = kind, .fault = k});
   };
   // do_user_addr_fault: lock_mm_and_find_vma
   const Vma* vp = addr < TASK_SIZE ? mm.find_vma(addr) : nullptr;
@@ -589,7 +590,7 @@ void Kernel::handle_mm_fault(Process& p, uint64_t addr, Access kind, AccessResul
     uint64_t ne = mk_pte(*pfn, prot) | _PAGE_RW | _PAGE_DIRTY | _PAGE_SOFT_DIRTY;
     set_pte(p, *slot, page, ne);
     if (!zero) put_page(p.pid, old, true, mm.rss_anon);
-    fault_event(FaultKind::WpCopy, *pfn);
+    fault_event(FaultKind::WpCopy, *pfn, old.value);
     return;
   }
   // Present and readable, or a PROT_NONE encoding the VMA check already refused:

@@ -84,6 +84,7 @@ struct KernelConfig {
   PhysConfig phys;                      // RAM size
   uint64_t mmap_min_addr = 0x10000;     // CONFIG_LSM_MMAP_MIN_ADDR's default
   uint64_t max_map_count = 65530;       // vm.max_map_count
+  uint32_t max_processes = 64;          // RLIMIT_NPROC for the simulated user
 };
 
 class Kernel {
@@ -101,6 +102,18 @@ class Kernel {
   SysResult sys_mmap(Pid pid, const MmapArgs& a);
   SysResult sys_munmap(Pid pid, uint64_t addr, uint64_t len);
   SysResult sys_getpid(Pid pid);
+  // fork(): a child with a copy of the address space; private pages are shared
+  // copy-on-write. Returns the child's pid to the parent.
+  SysResult sys_fork(Pid pid);
+  // exit_group(status): releases the address space; the process stays a zombie
+  // until its parent reaps it with wait4.
+  void sys_exit_group(Pid pid, int32_t status);
+  // wait4(target, ...): reaps a zombie child (target -1: any). nullopt when the call
+  // would block because the children it could wait for are all still running.
+  std::optional<SysResult> sys_wait4(Pid pid, Pid target);
+  // kill(target, sig): every signal here has the default action of ending the process
+  // (0 only checks that the target exists).
+  SysResult sys_kill(Pid pid, Pid target, int32_t sig);
 
   // ---- user-mode memory access: walks the page tables, faults when needed ----
   AccessResult access(Pid pid, uint64_t addr, Access kind, uint8_t value = 0);
@@ -126,7 +139,7 @@ class Kernel {
   std::vector<std::string> check_invariants() const;
 
   // ---- test hooks ----
-  void fail_next_frame_allocs(uint32_t n) { mem_.fail_next_allocs(n); }
+  void fail_next_frame_allocs(uint32_t n, uint32_t after = 0) { mem_.fail_next_allocs(n, after); }
   const KernelConfig& config() const { return cfg_; }
 
  private:

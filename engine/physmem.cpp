@@ -24,8 +24,12 @@ PhysMem::PhysMem(PhysConfig cfg) {
 std::optional<Pfn> PhysMem::alloc(FrameOwner owner, uint64_t owner_id, uint64_t index,
                                   uint32_t flags) {
   if (fail_next_ > 0) {
-    --fail_next_;
-    return std::nullopt;
+    if (fail_after_ > 0) {
+      --fail_after_;
+    } else {
+      --fail_next_;
+      return std::nullopt;
+    }
   }
   if (free_.empty()) return std::nullopt;
   uint64_t n = *free_.begin();

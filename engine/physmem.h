@@ -71,8 +71,12 @@ class PhysMem {
   // Returns a frame whose refcount reached zero to the free list.
   void free(Pfn pfn);
 
-  // Fault injection for tests: the next n allocations fail.
-  void fail_next_allocs(uint32_t n) { fail_next_ = n; }
+  // Fault injection for tests: after `after` more successful allocations, the next
+  // n allocations fail.
+  void fail_next_allocs(uint32_t n, uint32_t after = 0) {
+    fail_next_ = n;
+    fail_after_ = after;
+  }
 
   uint8_t read_byte(Pfn pfn, uint64_t offset) const;
   void write_byte(Pfn pfn, uint64_t offset, uint8_t v);
@@ -86,6 +90,7 @@ class PhysMem {
   std::set<uint64_t> free_;
   Pfn zero_pfn_{};
   uint32_t fail_next_ = 0;
+  uint32_t fail_after_ = 0;
 };
 
 }  // namespace vmplay::engine

@@ -47,6 +47,10 @@ constexpr Named kOther[] = {
     {"MAP_ANON", MAP_ANONYMOUS},
     {"MAP_FILE", 0},
     {"MAP_TYPE", MAP_TYPE},
+    {"SIGBUS", kSigBus},
+    {"SIGKILL", kSigKill},
+    {"SIGSEGV", kSigSegv},
+    {"SIGTERM", kSigTerm},
 };
 
 }  // namespace
@@ -118,7 +122,6 @@ std::optional<uint64_t> constant_value(std::string_view name) {
 }
 
 std::optional<std::string> format_event(const Event& e, const Kernel& k) {
-  (void)k;
   switch (e.kind) {
     case EventKind::Fault: {
       const char* acc = e.access == Access::Write ? "write" : "read";
@@ -131,7 +134,11 @@ std::optional<std::string> format_event(const Event& e, const Kernel& k) {
           what = "anonymous, minor (zero-filled frame " + hex(e.pfn.value) + ")";
           break;
         case FaultKind::WpCopy:
-          what = "write-protected, minor (copy-on-write into frame " + hex(e.pfn.value) + ")";
+          if (e.value == k.phys().zero_pfn().value)
+            what = "write-protected, minor (copy-on-write: the zero page copied into frame " + hex(e.pfn.value) + ")";
+          else
+            what = "write-protected, minor (copy-on-write: frame " + hex(e.value) + " copied into frame " +
+                   hex(e.pfn.value) + ")";
           break;
         case FaultKind::WpReuse:
           what = "write-protected, minor (frame " + hex(e.pfn.value) + " reused: no one else maps it)";
@@ -151,6 +158,11 @@ std::optional<std::string> format_event(const Event& e, const Kernel& k) {
       return "--- page fault: " + std::string(acc) + ", " + what + " at " + hex(e.addr) + " ---";
     }
     case EventKind::Signal:
+      if (e.signo == kSigKill) return std::nullopt;  // strace cannot see SIGKILL arrive
+      if (e.si_code == 0) {
+        return std::string("--- ") + signal_name(e.signo) + " {si_signo=" + signal_name(e.signo) +
+               ", si_code=SI_USER, si_pid=" + std::to_string(e.value) + ", si_uid=0} ---";
+      }
       return std::string("--- ") + signal_name(e.signo) + " {si_signo=" + signal_name(e.signo) +
              ", si_code=" + si_code_name(e.signo, e.si_code) + ", si_addr=" + format_pointer(e.addr) +
              "} ---";

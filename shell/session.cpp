@@ -21,6 +21,11 @@ constexpr SyscallInfo kSyscalls[] = {
     {"mmap", 6, "mmap(addr, length, prot, flags, fd, offset)"},
     {"munmap", 2, "munmap(addr, length)"},
     {"getpid", 0, "getpid()"},
+    {"fork", 0, "fork()"},
+    {"exit_group", 1, "exit_group(status)"},
+    {"exit", 1, "exit(status)"},
+    {"wait4", 4, "wait4(pid, NULL, 0, NULL)"},
+    {"kill", 2, "kill(pid, sig)"},
 };
 
 const SyscallInfo* find_syscall(std::string_view name) {
@@ -282,9 +287,44 @@ void Session::run_call(const Stmt& st, Pid pid, Output& out) {
   } else if (c.name == "munmap") {
     r = kernel_.sys_munmap(pid, a[0], a[1]);
     text = "munmap(" + format_pointer(a[0]) + ", " + std::to_string(a[1]) + ")";
-  } else {
+  } else if (c.name == "getpid") {
     r = kernel_.sys_getpid(pid);
     text = "getpid()";
+  } else if (c.name == "fork") {
+    r = kernel_.sys_fork(pid);
+    text = "fork()";
+  } else if (c.name == "exit_group" || c.name == "exit") {
+    if (!st.target.empty()) {
+      refuse(out, c.name + " does not return, so there is nothing to assign", st.target_span);
+      return;
+    }
+    auto status = static_cast<int32_t>(a[0]);
+    kernel_.sys_exit_group(pid, status);
+    std::string tag = st.pid ? "[pid " + std::to_string(pid) + "] " : "";
+    out.lines.push_back({LineKind::Result, tag + c.name + "(" + std::to_string(status) + ") = ?"});
+    append_events(out, pid, st.pid.has_value());
+    return;
+  } else if (c.name == "wait4") {
+    auto target = static_cast<Pid>(static_cast<int32_t>(a[0]));
+    if (a[1] != 0 || a[2] != 0 || a[3] != 0) {
+      refuse(out, "wait4 takes NULL, 0, NULL after the pid here (no status, options or rusage)",
+             c.args[1].span);
+      return;
+    }
+    auto res = kernel_.sys_wait4(pid, target);
+    if (!res) {
+      refuse(out, "wait4 would block: the child is still running (end it with [pid N] exit(0) or kill first)",
+             c.span);
+      return;
+    }
+    r = *res;
+    text = "wait4(" + std::to_string(target) + ", NULL, 0, NULL)";
+  } else {
+    auto target = static_cast<Pid>(static_cast<int32_t>(a[0]));
+    auto sig = static_cast<int32_t>(a[1]);
+    r = kernel_.sys_kill(pid, target, sig);
+    std::string sname = signal_name(sig);
+    text = "kill(" + std::to_string(target) + ", " + (sname == "SIG?" ? std::to_string(sig) : sname) + ")";
   }
   std::string tag = st.pid ? "[pid " + std::to_string(pid) + "] " : "";
   out.lines.push_back({LineKind::Result, tag + text + format_result(r, pointer)});
@@ -390,7 +430,6 @@ void Session::append_events(Output& out, Pid pid, bool tag) {
     if (auto s = format_event(e, kernel_)) {
       LineKind kind = (e.kind == EventKind::Fault) ? LineKind::Event : LineKind::Signal;
       std::string prefix = (tag || e.pid != pid) ? "[pid " + std::to_string(e.pid) + "] " : "";
-      if (e.kind == EventKind::ProcessExit) prefix.clear();
       out.lines.push_back({kind, prefix + *s});
     }
   }
@@ -405,6 +444,8 @@ std::string Session::help_text() {
          "  munmap(p, 8192)\n"
          "  cat /proc/self/maps     the address space, as Linux prints it\n"
          "  getpid()\n"
+         "  fork()                  a child sharing private pages copy-on-write\n"
+         "  exit(0), wait4(-1, NULL, 0, NULL), kill(2, SIGKILL)\n"
          "  [pid N] ...             run a line as process N\n"
          "  n = 4096                a variable; expressions: + - |\n"
          "  # text                  narration\n"

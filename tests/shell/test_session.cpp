@@ -118,3 +118,29 @@ TEST_CASE("session: state_json lists processes, VMAs, PTEs, frames and variables
   CHECK(j.find("\"total\":1024,\"free\":1017") != std::string::npos);
   CHECK(j.find("\"variables\":{\"p\":\"0x7ffff7ffd000\"}") != std::string::npos);
 }
+
+TEST_CASE("session: fork, [pid N], exit, wait4 and kill in strace form") {
+  Session s;
+  run(s, kMmap);
+  run(s, "p[0] = 'A'");
+  CHECK(run(s, "fork()").lines[0].text == "fork() = 2");
+  Output o = run(s, "[pid 2] p[0] = 'B'");
+  REQUIRE(o.lines.size() == 1);
+  CHECK(o.lines[0].text ==
+        "[pid 2] --- page fault: write, write-protected, minor (copy-on-write: frame 0x6 copied into frame 0xb) at 0x7ffff7ffd000 ---");
+  o = run(s, "wait4(-1, NULL, 0, NULL)");
+  CHECK_FALSE(o.ok);
+  CHECK(o.error_message.find("wait4 would block") == 0);
+  o = run(s, "kill(2, SIGTERM)");
+  REQUIRE(o.lines.size() == 3);
+  CHECK(o.lines[0].text == "kill(2, SIGTERM) = 0");
+  CHECK(o.lines[1].text == "[pid 2] --- SIGTERM {si_signo=SIGTERM, si_code=SI_USER, si_pid=1, si_uid=0} ---");
+  CHECK(o.lines[2].text == "[pid 2] +++ killed by SIGTERM +++");
+  CHECK(run(s, "wait4(-1, NULL, 0, NULL)").lines[0].text == "wait4(-1, NULL, 0, NULL) = 2");
+  CHECK(run(s, "wait4(-1, NULL, 0, NULL)").lines[0].text == "wait4(-1, NULL, 0, NULL) = -1 ECHILD (No child processes)");
+  o = run(s, "x = exit(0)");
+  CHECK_FALSE(o.ok);
+  o = run(s, "exit_group(0)");
+  CHECK(o.lines[0].text == "exit_group(0) = ?");
+  CHECK(o.lines[1].text == "+++ exited with 0 +++");
+}

@@ -1,0 +1,168 @@
+// Processes: fork (dup_mmap + copy_page_range), exit, wait4, kill.
+#include <algorithm>
+
+#include "engine/kernel.h"
+
+namespace vmplay::engine {
+
+namespace {
+// mm/internal.h is_cow_mapping: private and possibly writable.
+bool is_cow_mapping(uint64_t flags) { return (flags & (VM_SHARED | VM_MAYWRITE)) == VM_MAYWRITE; }
+}  // namespace
+
+SysResult Kernel::sys_fork(Pid pid) {
+  Process* parent = proc(pid);
+  if (!parent || parent->state != ProcState::Running) return SysResult::fail(Errno::Srch);
+  auto finish = [&](SysResult r) {
+    emit({.kind = EventKind::Syscall, .pid = pid, .value = r.c_value(), .sysno = Sysno::fork,
+          .err = r.err});
+    return r;
+  };
+  uint64_t live = procs_.size();  // zombies count until reaped
+  if (live >= cfg_.max_processes) return finish(SysResult::fail(Errno::Again));
+
+  Pid cpid = next_pid_;
+  auto pgd = mem_.alloc(FrameOwner::PageTable, static_cast<uint64_t>(cpid), 4, PG_pagetable);
+  if (!pgd) return finish(SysResult::fail(Errno::NoMem));
+  ++next_pid_;
+  emit({.kind = EventKind::PageTableAlloc, .pid = cpid, .pfn = *pgd, .level = 4});
+
+  Process child;
+  child.pid = cpid;
+  child.ppid = pid;
+  child.comm = parent->comm;
+  Mm& cm = child.mm;
+  const Mm& pm = parent->mm;
+  cm.pgd = *pgd;
+  cm.mmap_base = pm.mmap_base;
+  cm.total_vm = pm.total_vm;
+  cm.data_vm = pm.data_vm;
+  cm.exec_vm = pm.exec_vm;
+  cm.stack_vm = pm.stack_vm;
+  cm.locked_vm = 0;  // mlock is not inherited
+  procs_.emplace(cpid, std::move(child));
+  Process& c = procs_.at(cpid);
+
+  PageTables ppt = tables(*parent);
+  PageTables cpt = tables(c);
+  bool oom = false;
+  for (auto& [start, pv] : parent->mm.vmas) {
+    if (pv.flags & VM_DONTCOPY) {
+      vm_stat_account(c.mm, pv.flags, -static_cast<int64_t>(pv.pages()));
+      continue;
+    }
+    Vma cv = pv;
+    cv.flags &= ~VM_LOCKED;
+    if (pv.flags & VM_WIPEONFORK) {
+      cv.anon = 0;  // the child starts with fresh zero-filled memory here
+      c.mm.vmas.emplace(cv.start, cv);
+      emit({.kind = EventKind::VmaInsert, .pid = cpid, .addr = cv.start, .end = cv.end});
+      continue;
+    }
+    // anon_vma_fork: the child gets its own anon_vma, chained to the parent's.
+    if (pv.anon) cv.anon = next_anon_id_++;
+    c.mm.vmas.emplace(cv.start, cv);
+    emit({.kind = EventKind::VmaInsert, .pid = cpid, .addr = cv.start, .end = cv.end});
+    if (oom || !pv.anon) continue;  // vma_needs_copy: nothing to copy without anon pages
+
+    struct Hit {
+      uint64_t addr;
+      PteSlot slot;
+      uint64_t e;
+    };
+    std::vector<Hit> hits;
+    ppt.for_each_pte(pv.start, pv.end, [&](uint64_t addr, PteSlot slot, uint64_t e) {
+      hits.push_back({addr, slot, e});
+    });
+    for (const Hit& h : hits) {
+      auto cslot = cpt.alloc_pte(h.addr);
+      if (!cslot) {
+        oom = true;
+        break;
+      }
+      uint64_t e = h.e;
+      bool page = pte_present(e) && !(e & _PAGE_SPECIAL);
+      if (page && is_cow_mapping(pv.flags) && (e & _PAGE_RW)) {
+        // Write-protect the parent's PTE: the next write by either side copies.
+        set_pte(*parent, h.slot, h.addr, e & ~uint64_t{_PAGE_RW});
+        e &= ~uint64_t{_PAGE_RW};
+      }
+      e &= ~uint64_t{_PAGE_ACCESSED};  // pte_mkold
+      set_pte(c, *cslot, h.addr, e);
+      if (page) {
+        Frame& f = mem_.frame(pte_pfn(e));
+        ++f.mapcount;
+        ++f.refcount;
+        ++c.mm.rss_anon;
+      }
+    }
+  }
+  if (oom) {
+    // dup_mmap failed: the half-built child is torn down and fork returns ENOMEM.
+    exit_mm(c);
+    procs_.erase(cpid);
+    return finish(SysResult::fail(Errno::NoMem));
+  }
+  c.mm.hiwater_rss = c.mm.rss();
+  c.mm.hiwater_vm = c.mm.total_vm;
+  emit({.kind = EventKind::ProcessStart, .pid = cpid});
+  return finish(SysResult::ok(static_cast<uint64_t>(cpid)));
+}
+
+void Kernel::sys_exit_group(Pid pid, int32_t status) {
+  Process* p = proc(pid);
+  if (!p || p->state != ProcState::Running) return;
+  emit({.kind = EventKind::Syscall, .pid = pid, .value = static_cast<uint64_t>(status),
+        .sysno = Sysno::exit_group});
+  exit_mm(*p);
+  p->state = ProcState::Zombie;
+  p->exit_status = status & 0xff;
+  emit({.kind = EventKind::ProcessExit, .pid = pid, .value = static_cast<uint64_t>(status & 0xff)});
+}
+
+std::optional<SysResult> Kernel::sys_wait4(Pid pid, Pid target) {
+  Process* p = proc(pid);
+  if (!p || p->state != ProcState::Running) return SysResult::fail(Errno::Srch);
+  bool any_child = false;
+  for (auto& [id, c] : procs_) {
+    if (c.ppid != pid) continue;
+    if (target != -1 && id != target) continue;
+    any_child = true;
+    if (c.state == ProcState::Zombie) {
+      Pid reaped = id;
+      procs_.erase(reaped);  // release_task: the pid is gone
+      emit({.kind = EventKind::Syscall, .pid = pid, .value = static_cast<uint64_t>(reaped),
+            .sysno = Sysno::wait4});
+      return SysResult::ok(static_cast<uint64_t>(reaped));
+    }
+  }
+  if (!any_child) {
+    emit({.kind = EventKind::Syscall, .pid = pid, .value = ~0ULL, .sysno = Sysno::wait4,
+          .err = Errno::Child});
+    return SysResult::fail(Errno::Child);
+  }
+  return std::nullopt;
+}
+
+SysResult Kernel::sys_kill(Pid pid, Pid target, int32_t sig) {
+  Process* p = proc(pid);
+  if (!p || p->state != ProcState::Running) return SysResult::fail(Errno::Srch);
+  SysResult r = SysResult::ok(0);
+  Process* t = proc(target);
+  if (sig < 0 || sig > 64) {
+    r = SysResult::fail(Errno::Inval);
+  } else if (!t) {
+    r = SysResult::fail(Errno::Srch);
+  }
+  emit({.kind = EventKind::Syscall, .pid = pid, .value = r.c_value(), .sysno = Sysno::kill,
+        .err = r.err});
+  if (r.is_ok() && sig != 0 && t->state == ProcState::Running) {
+    // SI_USER from `pid`: the event's value is the sender.
+    emit({.kind = EventKind::Signal, .pid = target, .value = static_cast<uint64_t>(pid), .signo = sig,
+          .si_code = 0});
+    kill_process(*t, sig);
+  }
+  return r;
+}
+
+}  // namespace vmplay::engine
