@@ -77,7 +77,7 @@ std::vector<std::string> Kernel::check_invariants() const {
           bad.push_back(fmt("pid %d: PTE for %" PRIx64 " outside every VMA", pid, addr));
           continue;
         }
-        if (!(e & _PAGE_PRESENT)) continue;
+        if (!pte_present(e)) continue;  // swap entries later; PROT_NONE maps a frame
         Pfn pfn = pte_pfn(e);
         if (pfn.value >= frames.size()) {
           bad.push_back(fmt("pid %d: PTE for %" PRIx64 " maps pfn %#" PRIx64 " beyond RAM", pid, addr, pfn.value));

@@ -433,7 +433,7 @@ void Kernel::zap_range(Process& p, const Vma& v, uint64_t start, uint64_t end) {
   });
   for (const Hit& h : hits) {
     clear_pte(p, h.slot, h.addr);
-    if (!(h.e & _PAGE_PRESENT)) continue;
+    if (!pte_present(h.e)) continue;  // PROT_NONE pages are mapped too
     if (h.e & _PAGE_SPECIAL) continue;  // the zero page is not refcounted per mapping
     put_page(p.pid, pte_pfn(h.e), true, p.mm.rss_anon);
   }
@@ -538,9 +538,10 @@ void Kernel::handle_mm_fault(Process& p, uint64_t addr, Access kind, AccessResul
   uint64_t prot = vm_get_page_prot(vma.flags);
   // anon_vma_prepare + a new anonymous folio, mapped once and counted in RssAnon.
   auto alloc_anon_page = [&]() -> std::optional<Pfn> {
+    if (!vma.anon) vma.anon = find_mergeable_anon_vma(mm, vma).value_or(0);
     if (!vma.anon) vma.anon = next_anon_id_++;
     auto pfn = mem_.alloc(FrameOwner::Anon, vma.anon, page >> PAGE_SHIFT,
-                          PG_anon | PG_swapbacked | PG_lru);
+                          PG_anon | PG_swapbacked | PG_lru | PG_anon_exclusive);
     if (!pfn) {
       oom();
       return std::nullopt;
@@ -577,6 +578,7 @@ void Kernel::handle_mm_fault(Process& p, uint64_t addr, Access kind, AccessResul
       Frame& f = mem_.frame(old);
       if (f.mapcount == 1 && f.refcount == 1) {
         // wp_page_reuse: nobody else can see the page.
+        f.flags |= PG_anon_exclusive;
         uint64_t ne = e | _PAGE_RW | _PAGE_DIRTY | _PAGE_SOFT_DIRTY | _PAGE_ACCESSED;
         set_pte(p, *slot, page, ne);
         fault_event(FaultKind::WpReuse, old);

@@ -101,6 +101,7 @@ class Kernel {
   // ---- system calls (Linux's checks, in Linux's order) ----
   SysResult sys_mmap(Pid pid, const MmapArgs& a);
   SysResult sys_munmap(Pid pid, uint64_t addr, uint64_t len);
+  SysResult sys_mprotect(Pid pid, uint64_t addr, uint64_t len, uint64_t prot);
   SysResult sys_getpid(Pid pid);
   // fork(): a child with a copy of the address space; private pages are shared
   // copy-on-write. Returns the child's pid to the parent.
@@ -156,6 +157,19 @@ class Kernel {
   bool split_vma(Process& p, uint64_t vma_start, uint64_t addr);
   // Unmaps [start, end), which must be page aligned (do_vmi_munmap).
   Errno do_munmap(Process& p, uint64_t start, uint64_t end);
+  // vma_modify_flags: gives [start, end) of the VMA at vma_start new vm_flags,
+  // merging with a neighbour or splitting exactly as Linux does. Returns the start
+  // of the VMA that now holds the range, or an errno (ENOMEM at vm.max_map_count).
+  struct ModifyResult {
+    Errno err = Errno::None;
+    uint64_t vma_start = 0;
+  };
+  ModifyResult vma_modify_flags(Process& p, uint64_t vma_start, uint64_t start, uint64_t end,
+                                uint64_t new_flags);
+  // anon_vma_prepare's reuse of an adjacent VMA's anon_vma (find_mergeable_anon_vma).
+  std::optional<uint64_t> find_mergeable_anon_vma(const Mm& mm, const Vma& v) const;
+  // change_protection over [start, end) of VMA v after its flags changed.
+  void change_protection(Process& p, const Vma& v, uint64_t start, uint64_t end);
   void zap_range(Process& p, const Vma& v, uint64_t start, uint64_t end);
   void vm_stat_account(Mm& mm, uint64_t flags, int64_t pages);
 

@@ -24,6 +24,7 @@ enum PageFlag : uint32_t {
   PG_zero = 1u << 9,
   PG_mlocked = 1u << 10,
   PG_reserved = 1u << 11,
+  PG_anon_exclusive = 1u << 12,  // PageAnonExclusive: only one process may map it
 };
 
 // Who a frame belongs to, for the reverse map.

@@ -91,6 +91,7 @@ SysResult Kernel::sys_fork(Pid pid) {
       set_pte(c, *cslot, h.addr, e);
       if (page) {
         Frame& f = mem_.frame(pte_pfn(e));
+        f.flags &= ~uint32_t{PG_anon_exclusive};
         ++f.mapcount;
         ++f.refcount;
         ++c.mm.rss_anon;

@@ -20,6 +20,7 @@ struct SyscallInfo {
 constexpr SyscallInfo kSyscalls[] = {
     {"mmap", 6, "mmap(addr, length, prot, flags, fd, offset)"},
     {"munmap", 2, "munmap(addr, length)"},
+    {"mprotect", 3, "mprotect(addr, length, prot)"},
     {"getpid", 0, "getpid()"},
     {"fork", 0, "fork()"},
     {"exit_group", 1, "exit_group(status)"},
@@ -287,6 +288,9 @@ void Session::run_call(const Stmt& st, Pid pid, Output& out) {
   } else if (c.name == "munmap") {
     r = kernel_.sys_munmap(pid, a[0], a[1]);
     text = "munmap(" + format_pointer(a[0]) + ", " + std::to_string(a[1]) + ")";
+  } else if (c.name == "mprotect") {
+    r = kernel_.sys_mprotect(pid, a[0], a[1], a[2]);
+    text = "mprotect(" + format_pointer(a[0]) + ", " + std::to_string(a[1]) + ", " + format_prot(a[2]) + ")";
   } else if (c.name == "getpid") {
     r = kernel_.sys_getpid(pid);
     text = "getpid()";
@@ -442,6 +446,7 @@ std::string Session::help_text() {
          "  p[0] = 'A'              store a byte (faults in a page)\n"
          "  p[4096]                 load a byte\n"
          "  munmap(p, 8192)\n"
+         "  mprotect(p, 4096, PROT_READ)\n"
          "  cat /proc/self/maps     the address space, as Linux prints it\n"
          "  getpid()\n"
          "  fork()                  a child sharing private pages copy-on-write\n"
