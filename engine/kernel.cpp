@@ -278,21 +278,19 @@ SysResult Kernel::sys_mmap(Pid pid, const MmapArgs& a) {
       emit({.kind = EventKind::VmaRemove, .pid = pid, .addr = gone.start, .end = gone.end});
     }
     prev->end = new_end;
-    prev->flags |= VM_SOFTDIRTY;
     emit({.kind = EventKind::VmaExpand, .pid = pid, .addr = prev->start, .end = prev->end});
   } else if (merge_right) {
     Vma v = *next;
     mm.vmas.erase(v.start);
     v.start = addr;
     v.pgoff = pgoff;
-    v.flags |= VM_SOFTDIRTY;
     mm.vmas.emplace(v.start, v);
     emit({.kind = EventKind::VmaExpand, .pid = pid, .addr = v.start, .end = v.end});
   } else {
     Vma v;
     v.start = addr;
     v.end = end;
-    v.flags = vm_flags | VM_SOFTDIRTY;  // new VMAs start soft-dirty
+    v.flags = vm_flags;
     v.pgoff = pgoff;
     mm.vmas.emplace(addr, v);
     emit({.kind = EventKind::VmaInsert, .pid = pid, .addr = addr, .end = end});
@@ -564,7 +562,7 @@ void Kernel::handle_mm_fault(Process& p, uint64_t addr, Access kind, AccessResul
     auto pfn = alloc_anon_page();
     if (!pfn) return;
     uint64_t ne = mk_pte(*pfn, prot);
-    if (vma.flags & VM_WRITE) ne |= _PAGE_RW | _PAGE_DIRTY | _PAGE_SOFT_DIRTY;
+    if (vma.flags & VM_WRITE) ne |= _PAGE_RW | _PAGE_DIRTY;
     set_pte(p, *slot, page, ne);
     fault_event(FaultKind::AnonNewPage, *pfn);
     return;
@@ -579,7 +577,7 @@ void Kernel::handle_mm_fault(Process& p, uint64_t addr, Access kind, AccessResul
       if (f.mapcount == 1 && f.refcount == 1) {
         // wp_page_reuse: nobody else can see the page.
         f.flags |= PG_anon_exclusive;
-        uint64_t ne = e | _PAGE_RW | _PAGE_DIRTY | _PAGE_SOFT_DIRTY | _PAGE_ACCESSED;
+        uint64_t ne = e | _PAGE_RW | _PAGE_DIRTY | _PAGE_ACCESSED;
         set_pte(p, *slot, page, ne);
         fault_event(FaultKind::WpReuse, old);
         return;
@@ -589,7 +587,7 @@ void Kernel::handle_mm_fault(Process& p, uint64_t addr, Access kind, AccessResul
     auto pfn = alloc_anon_page();
     if (!pfn) return;
     if (!zero) mem_.copy_frame(*pfn, old);
-    uint64_t ne = mk_pte(*pfn, prot) | _PAGE_RW | _PAGE_DIRTY | _PAGE_SOFT_DIRTY;
+    uint64_t ne = mk_pte(*pfn, prot) | _PAGE_RW | _PAGE_DIRTY;
     set_pte(p, *slot, page, ne);
     if (!zero) put_page(p.pid, old, true, mm.rss_anon);
     fault_event(FaultKind::WpCopy, *pfn, old.value);

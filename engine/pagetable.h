@@ -23,7 +23,7 @@ enum PteBit : uint64_t {
   _PAGE_PSE = 1ULL << 7,
   _PAGE_GLOBAL = 1ULL << 8,
   _PAGE_SPECIAL = 1ULL << 9,     // software: pte_special (the zero page)
-  _PAGE_SOFT_DIRTY = 1ULL << 11, // software: soft-dirty tracking
+  _PAGE_SOFT_DIRTY = 1ULL << 11, // software: soft-dirty (never set: no CONFIG_MEM_SOFT_DIRTY)
   _PAGE_NX = 1ULL << 63,
 };
 // Linux reuses the GLOBAL bit in a non-present PTE to mean PROT_NONE.

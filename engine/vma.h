@@ -31,7 +31,7 @@ enum VmFlag : uint64_t {
   VM_NORESERVE = 0x200000,
   VM_WIPEONFORK = 0x2000000,
   VM_DONTDUMP = 0x4000000,
-  VM_SOFTDIRTY = 0x8000000,
+  VM_SOFTDIRTY = 0x8000000,  // never set: the kernel modelled (this machine's) has no CONFIG_MEM_SOFT_DIRTY
 };
 
 // Flags that do not prevent two neighbours from merging (VM_IGNORE_MERGE).

@@ -114,7 +114,7 @@ TEST_CASE("session: state_json lists processes, VMAs, PTEs, frames and variables
   std::string j = s.state_json();
   CHECK(j.find("\"processes\":[{\"pid\":1,") != std::string::npos);
   CHECK(j.find("{\"start\":\"0x7ffff7ffd000\",\"end\":\"0x7ffff7fff000\",\"perms\":\"rw-p\"") != std::string::npos);
-  CHECK(j.find("\"ptes\":[{\"addr\":\"0x7ffff7ffe000\",\"entry\":\"0x8000000000006867\"}]") != std::string::npos);
+  CHECK(j.find("\"ptes\":[{\"addr\":\"0x7ffff7ffe000\",\"entry\":\"0x8000000000006067\"}]") != std::string::npos);
   CHECK(j.find("\"total\":1024,\"free\":1017") != std::string::npos);
   CHECK(j.find("\"variables\":{\"p\":\"0x7ffff7ffd000\"}") != std::string::npos);
 }
