@@ -1,8 +1,6 @@
 #include "engine/kernel.h"
 
 #include <algorithm>
-#include <cinttypes>
-#include <cstdio>
 
 namespace vmplay::engine {
 
@@ -547,7 +545,6 @@ void Kernel::handle_mm_fault(Process& p, uint64_t addr, Access kind, AccessResul
     emit({.kind = EventKind::FrameAlloc, .pid = p.pid, .addr = page, .pfn = *pfn});
     mem_.frame(*pfn).mapcount = 1;
     ++mm.rss_anon;
-    mm.hiwater_rss = std::max(mm.hiwater_rss, mm.rss());
     return pfn;
   };
 
@@ -564,6 +561,7 @@ void Kernel::handle_mm_fault(Process& p, uint64_t addr, Access kind, AccessResul
     uint64_t ne = mk_pte(*pfn, prot);
     if (vma.flags & VM_WRITE) ne |= _PAGE_RW | _PAGE_DIRTY;
     set_pte(p, *slot, page, ne);
+    mm.hiwater_rss = std::max(mm.hiwater_rss, mm.rss());
     fault_event(FaultKind::AnonNewPage, *pfn);
     return;
   }
@@ -590,6 +588,7 @@ void Kernel::handle_mm_fault(Process& p, uint64_t addr, Access kind, AccessResul
     uint64_t ne = mk_pte(*pfn, prot) | _PAGE_RW | _PAGE_DIRTY;
     set_pte(p, *slot, page, ne);
     if (!zero) put_page(p.pid, old, true, mm.rss_anon);
+    mm.hiwater_rss = std::max(mm.hiwater_rss, mm.rss());
     fault_event(FaultKind::WpCopy, *pfn, old.value);
     return;
   }
@@ -644,30 +643,6 @@ std::vector<Kernel::PteView> Kernel::ptes(Pid pid) const {
     tables(*p).for_each_pte(v.start, v.end, [&](uint64_t addr, PteSlot, uint64_t e) {
       out.push_back({addr, e});
     });
-  }
-  return out;
-}
-
-std::optional<std::string> Kernel::proc_maps(Pid pid) const {
-  const Process* p = process(pid);
-  if (!p || p->state != ProcState::Running) return std::nullopt;
-  std::string out;
-  char buf[160];
-  for (const auto& [s, v] : p->mm.vmas) {
-    // fs/proc/task_mmu.c show_vma_header_prefix, then the name padded to column 73.
-    uint64_t off = v.inode ? v.pgoff << PAGE_SHIFT : 0;
-    int n = std::snprintf(buf, sizeof buf, "%08" PRIx64 "-%08" PRIx64 " %c%c%c%c %08" PRIx64
-                          " %02x:%02x %" PRIu64 " ",
-                          v.start, v.end, (v.flags & VM_READ) ? 'r' : '-',
-                          (v.flags & VM_WRITE) ? 'w' : '-', (v.flags & VM_EXEC) ? 'x' : '-',
-                          (v.flags & VM_MAYSHARE) ? 's' : 'p', off, 0u, 0u, v.inode);
-    out.append(buf, static_cast<size_t>(n));
-    if (!v.name.empty()) {
-      if (n < 72) out.append(static_cast<size_t>(72 - n), ' ');
-      out.push_back(' ');
-      out += v.name;
-    }
-    out.push_back('\n');
   }
   return out;
 }

@@ -122,8 +122,11 @@ class Kernel {
   // ---- views ----
   const PhysMem& phys() const { return mem_; }
   Walk walk(Pid pid, uint64_t addr) const;
-  // The text of /proc/PID/maps, byte for byte as Linux prints it.
+  // /proc/PID/maps, smaps and status, byte for byte as Linux prints them
+  // (status: the identity and memory lines). nullopt when there is no such process.
   std::optional<std::string> proc_maps(Pid pid) const;
+  std::optional<std::string> proc_smaps(Pid pid) const;
+  std::optional<std::string> proc_status(Pid pid) const;
   // Every present-or-encoded PTE of a process, in address order.
   struct PteView {
     uint64_t addr;

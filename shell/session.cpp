@@ -411,11 +411,17 @@ void Session::run_cat(const Stmt& st, Pid pid, Output& out) {
     refuse(out, "cat: " + path + ": no such file (try /proc/self/maps)", st.text_span);
     return;
   }
-  if (rest != "maps") {
-    refuse(out, "cat: " + path + ": no such file (vmplay shows /proc/PID/maps)", st.text_span);
+  std::optional<std::string> text;
+  if (rest == "maps") {
+    text = kernel_.proc_maps(target);
+  } else if (rest == "smaps") {
+    text = kernel_.proc_smaps(target);
+  } else if (rest == "status") {
+    text = kernel_.proc_status(target);
+  } else {
+    refuse(out, "cat: " + path + ": no such file (vmplay shows /proc/PID/maps, smaps and status)", st.text_span);
     return;
   }
-  auto text = kernel_.proc_maps(target);
   if (!text) {
     refuse(out, "cat: " + path + ": no such process", st.text_span);
     return;

@@ -59,7 +59,7 @@ TEST_CASE("session: refused lines change nothing and say where") {
   std::string before = s.state_json();
   uint64_t seq = s.kernel().event_seq();
   for (const char* line : {"p[0] = 300", "q[0] = 1", "munmap(p)", "mremap(p, 4096, 8192, 0)",
-                           "p = mmap(NULL, 8192, PROT_NONE, FOO, -1, 0)", "cat /proc/self/smaps",
+                           "p = mmap(NULL, 8192, PROT_NONE, FOO, -1, 0)", "cat /proc/self/environ",
                            "cat /etc/passwd", "[pid 7] p[0] = 1", "MAP_SHARED = 3", "p[0] = = 1"}) {
     Output o = run(s, line);
     INFO(line);

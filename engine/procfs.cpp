@@ -1,0 +1,166 @@
+// /proc/PID/{maps,smaps,status} in fs/proc/task_mmu.c's and fs/proc/array.c's formats.
+#include <cinttypes>
+#include <cstdio>
+#include <string>
+
+#include "engine/kernel.h"
+
+namespace vmplay::engine {
+
+namespace {
+
+// show_vma_header_prefix + the name padded to column 73 (seq_pad).
+void vma_header(std::string& out, const Vma& v) {
+  char buf[160];
+  uint64_t off = v.inode ? v.pgoff << PAGE_SHIFT : 0;
+  int n = std::snprintf(buf, sizeof buf,
+                        "%08" PRIx64 "-%08" PRIx64 " %c%c%c%c %08" PRIx64 " %02x:%02x %" PRIu64 " ",
+                        v.start, v.end, (v.flags & VM_READ) ? 'r' : '-', (v.flags & VM_WRITE) ? 'w' : '-',
+                        (v.flags & VM_EXEC) ? 'x' : '-', (v.flags & VM_MAYSHARE) ? 's' : 'p', off, 0u, 0u,
+                        v.inode);
+  out.append(buf, static_cast<size_t>(n));
+  if (!v.name.empty()) {
+    if (n < 72) out.append(static_cast<size_t>(72 - n), ' ');
+    out.push_back(' ');
+    out += v.name;
+  }
+  out.push_back('\n');
+}
+
+// "Size:" padded to 16 columns, the value in 8, then " kB".
+void kb_line(std::string& out, const char* key, uint64_t kb) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%-16s%8" PRIu64 " kB\n", key, kb);
+  out += buf;
+}
+
+// show_smap_vma_flags: two letters per vm_flags bit, in bit order.
+std::string vm_flag_mnemonics(uint64_t flags) {
+  static const char* const names[64] = {
+      "rd", "wr", "ex", "sh", "mr", "mw", "me", "ms",  // 0-7
+      "gd", nullptr, "pf", nullptr, nullptr, "lo", "io", "sr",  // 8-15
+      "rr", "dc", "de", "lf", "ac", "nr", "ht", "sf",  // 16-23
+      "ar", "wf", "dd", "sd", "mm", "hg", "nh", "mg",  // 24-31
+  };
+  std::string out = "VmFlags: ";
+  for (int bit = 0; bit < 64; ++bit) {
+    if ((flags >> bit) & 1) {
+      if (names[bit]) {
+        out += names[bit];
+        out += ' ';
+      }
+    }
+  }
+  out += '\n';
+  return out;
+}
+
+}  // namespace
+
+std::optional<std::string> Kernel::proc_maps(Pid pid) const {
+  const Process* p = process(pid);
+  if (!p || p->state != ProcState::Running) return std::nullopt;
+  std::string out;
+  for (const auto& [s, v] : p->mm.vmas) vma_header(out, v);
+  return out;
+}
+
+std::optional<std::string> Kernel::proc_smaps(Pid pid) const {
+  const Process* p = process(pid);
+  if (!p || p->state != ProcState::Running) return std::nullopt;
+  constexpr uint64_t PSS_SHIFT = 12;
+  std::string out;
+  for (const auto& [s, v] : p->mm.vmas) {
+    // smaps_pte_entry / smaps_account
+    uint64_t resident = 0, pss = 0, pss_dirty = 0, shared_clean = 0, shared_dirty = 0,
+             private_clean = 0, private_dirty = 0, referenced = 0, anonymous = 0, pss_locked = 0;
+    bool locked = (v.flags & VM_LOCKED) != 0;
+    tables(*p).for_each_pte(v.start, v.end, [&](uint64_t, PteSlot, uint64_t e) {
+      if (!pte_present(e) || (e & _PAGE_SPECIAL)) return;  // the zero page is not "normal"
+      const Frame& f = mem_.frame(pte_pfn(e));
+      bool young = (e & _PAGE_ACCESSED) || (f.flags & PG_referenced);
+      bool dirty = (e & _PAGE_DIRTY) || (f.flags & PG_dirty);
+      if (f.flags & PG_anon) anonymous += kPageSize;
+      resident += kPageSize;
+      if (young) referenced += kPageSize;
+      bool priv = f.refcount == 1 || f.mapcount < 2;
+      uint64_t share = (kPageSize << PSS_SHIFT) / (priv ? 1 : f.mapcount);
+      pss += share;
+      if (locked) pss_locked += share;
+      if (dirty) {
+        pss_dirty += share;
+        (priv ? private_dirty : shared_dirty) += kPageSize;
+      } else {
+        (priv ? private_clean : shared_clean) += kPageSize;
+      }
+    });
+    vma_header(out, v);
+    kb_line(out, "Size:", (v.end - v.start) >> 10);
+    kb_line(out, "KernelPageSize:", kPageSize >> 10);
+    kb_line(out, "MMUPageSize:", kPageSize >> 10);
+    kb_line(out, "Rss:", resident >> 10);
+    kb_line(out, "Pss:", pss >> (10 + PSS_SHIFT));
+    kb_line(out, "Pss_Dirty:", pss_dirty >> (10 + PSS_SHIFT));
+    kb_line(out, "Shared_Clean:", shared_clean >> 10);
+    kb_line(out, "Shared_Dirty:", shared_dirty >> 10);
+    kb_line(out, "Private_Clean:", private_clean >> 10);
+    kb_line(out, "Private_Dirty:", private_dirty >> 10);
+    kb_line(out, "Referenced:", referenced >> 10);
+    kb_line(out, "Anonymous:", anonymous >> 10);
+    kb_line(out, "KSM:", 0);
+    kb_line(out, "LazyFree:", 0);
+    kb_line(out, "AnonHugePages:", 0);
+    kb_line(out, "ShmemPmdMapped:", 0);
+    kb_line(out, "FilePmdMapped:", 0);
+    kb_line(out, "Shared_Hugetlb:", 0);
+    kb_line(out, "Private_Hugetlb:", 0);
+    kb_line(out, "Swap:", 0);
+    kb_line(out, "SwapPss:", 0);
+    kb_line(out, "Locked:", pss_locked >> (10 + PSS_SHIFT));
+    out += "THPeligible:           0\n";  // THP is "madvise" here and no VMA asks for it
+    out += vm_flag_mnemonics(v.flags);
+  }
+  return out;
+}
+
+std::optional<std::string> Kernel::proc_status(Pid pid) const {
+  const Process* p = process(pid);
+  if (!p) return std::nullopt;
+  const Mm& mm = p->mm;
+  std::string out;
+  char buf[96];
+  auto line = [&](const char* key, uint64_t kb) {
+    std::snprintf(buf, sizeof buf, "%s\t%8" PRIu64 " kB\n", key, kb);
+    out += buf;
+  };
+  out += "Name:\t" + p->comm + "\n";
+  out += std::string("State:\t") + (p->state == ProcState::Running ? "R (running)" : "Z (zombie)") + "\n";
+  out += "Tgid:\t" + std::to_string(p->pid) + "\n";
+  out += "Pid:\t" + std::to_string(p->pid) + "\n";
+  out += "PPid:\t" + std::to_string(p->ppid) + "\n";
+  if (p->state == ProcState::Running) {
+    // task_mem(): kB = pages << (PAGE_SHIFT - 10).
+    auto kb = [](uint64_t pages) { return pages << (PAGE_SHIFT - 10); };
+    uint64_t rss = mm.rss();
+    uint64_t text = 0;  // no program image yet: start_code == end_code
+    line("VmPeak:", kb(mm.hiwater_vm));
+    line("VmSize:", kb(mm.total_vm));
+    line("VmLck:", kb(mm.locked_vm));
+    line("VmPin:", 0);
+    line("VmHWM:", kb(std::max(mm.hiwater_rss, rss)));
+    line("VmRSS:", kb(rss));
+    line("RssAnon:", kb(mm.rss_anon));
+    line("RssFile:", kb(mm.rss_file));
+    line("RssShmem:", kb(mm.rss_shmem));
+    line("VmData:", kb(mm.data_vm));
+    line("VmStk:", kb(mm.stack_vm));
+    line("VmExe:", text);
+    line("VmLib:", kb(mm.exec_vm) - text);
+    line("VmPTE:", (mm.pgtables.pages() * kPageSize) >> 10);
+    line("VmSwap:", 0);
+  }
+  out += "Threads:\t1\n";
+  return out;
+}
+
+}  // namespace vmplay::engine
