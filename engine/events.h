@@ -41,7 +41,7 @@ enum class FaultKind : uint8_t {
   Oom,           // no frame could be had: VM_FAULT_OOM
 };
 
-enum class Sysno : uint16_t { mmap, munmap, mprotect, getpid, fork, exit_group, wait4, kill };
+enum class Sysno : uint16_t { mmap, munmap, mprotect, madvise, getpid, fork, exit_group, wait4, kill };
 
 // Signal numbers and si_codes with Linux's values (named apart from <signal.h>'s macros).
 constexpr int kSigBus = 7;

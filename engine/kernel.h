@@ -49,6 +49,19 @@ enum : uint64_t {
   MAP_FIXED_NOREPLACE = 0x100000,
 };
 
+// madvise advice values.
+enum : int64_t {
+  MADV_NORMAL = 0, MADV_RANDOM = 1, MADV_SEQUENTIAL = 2, MADV_WILLNEED = 3, MADV_DONTNEED = 4,
+  MADV_FREE = 8, MADV_REMOVE = 9, MADV_DONTFORK = 10, MADV_DOFORK = 11, MADV_MERGEABLE = 12,
+  MADV_UNMERGEABLE = 13, MADV_HUGEPAGE = 14, MADV_NOHUGEPAGE = 15, MADV_DONTDUMP = 16,
+  MADV_DODUMP = 17, MADV_WIPEONFORK = 18, MADV_KEEPONFORK = 19, MADV_COLD = 20, MADV_PAGEOUT = 21,
+  MADV_POPULATE_READ = 22, MADV_POPULATE_WRITE = 23, MADV_DONTNEED_LOCKED = 24, MADV_COLLAPSE = 25,
+};
+// Advice Linux accepts, and the subset vmplay models (the rest, such as MADV_FREE or
+// MADV_PAGEOUT, needs memory pressure and swap).
+bool madvise_behavior_valid(int64_t advice);
+bool madvise_behavior_modelled(int64_t advice);
+
 struct MmapArgs {
   uint64_t addr = 0;
   uint64_t len = 0;
@@ -102,6 +115,7 @@ class Kernel {
   SysResult sys_mmap(Pid pid, const MmapArgs& a);
   SysResult sys_munmap(Pid pid, uint64_t addr, uint64_t len);
   SysResult sys_mprotect(Pid pid, uint64_t addr, uint64_t len, uint64_t prot);
+  SysResult sys_madvise(Pid pid, uint64_t addr, uint64_t len, int64_t advice);
   SysResult sys_getpid(Pid pid);
   // fork(): a child with a copy of the address space; private pages are shared
   // copy-on-write. Returns the child's pid to the parent.

@@ -41,6 +41,18 @@ constexpr Named kMapFlags[] = {
     {"MAP_SYNC", MAP_SYNC},
     {"MAP_FIXED_NOREPLACE", MAP_FIXED_NOREPLACE},
 };
+constexpr Named kMadvise[] = {
+    {"MADV_NORMAL", MADV_NORMAL}, {"MADV_RANDOM", MADV_RANDOM}, {"MADV_SEQUENTIAL", MADV_SEQUENTIAL},
+    {"MADV_WILLNEED", MADV_WILLNEED}, {"MADV_DONTNEED", MADV_DONTNEED}, {"MADV_FREE", MADV_FREE},
+    {"MADV_REMOVE", MADV_REMOVE}, {"MADV_DONTFORK", MADV_DONTFORK}, {"MADV_DOFORK", MADV_DOFORK},
+    {"MADV_MERGEABLE", MADV_MERGEABLE}, {"MADV_UNMERGEABLE", MADV_UNMERGEABLE},
+    {"MADV_HUGEPAGE", MADV_HUGEPAGE}, {"MADV_NOHUGEPAGE", MADV_NOHUGEPAGE},
+    {"MADV_DONTDUMP", MADV_DONTDUMP}, {"MADV_DODUMP", MADV_DODUMP},
+    {"MADV_WIPEONFORK", MADV_WIPEONFORK}, {"MADV_KEEPONFORK", MADV_KEEPONFORK},
+    {"MADV_COLD", MADV_COLD}, {"MADV_PAGEOUT", MADV_PAGEOUT},
+    {"MADV_POPULATE_READ", MADV_POPULATE_READ}, {"MADV_POPULATE_WRITE", MADV_POPULATE_WRITE},
+    {"MADV_DONTNEED_LOCKED", MADV_DONTNEED_LOCKED}, {"MADV_COLLAPSE", MADV_COLLAPSE},
+};
 constexpr Named kOther[] = {
     {"NULL", 0},
     {"PROT_NONE", PROT_NONE},
@@ -118,7 +130,14 @@ std::optional<uint64_t> constant_value(std::string_view name) {
   for (const auto& n : kMapType) if (name == n.name) return n.value;
   for (const auto& n : kMapFlags) if (name == n.name) return n.value;
   for (const auto& n : kOther) if (name == n.name) return n.value;
+  for (const auto& n : kMadvise) if (name == n.name) return n.value;
   return std::nullopt;
+}
+
+std::string format_madvise(uint64_t advice) {
+  for (const auto& n : kMadvise)
+    if (advice == n.value) return n.name;
+  return hex(advice) + " /* MADV_??? */";
 }
 
 std::optional<std::string> format_event(const Event& e, const Kernel& k) {

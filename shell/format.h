@@ -16,6 +16,7 @@ std::string format_pointer(uint64_t v);     // NULL or 0x...
 std::string format_prot(uint64_t prot);     // PROT_READ|PROT_WRITE, PROT_NONE
 std::string format_map_flags(uint64_t f);   // MAP_PRIVATE|MAP_ANONYMOUS
 std::string format_int(int64_t v);
+std::string format_madvise(uint64_t advice);  // MADV_DONTNEED
 // " = 0x7ffff7ffd000" / " = -1 ENOMEM (Cannot allocate memory)"
 std::string format_result(const engine::SysResult& r, bool as_pointer);
 

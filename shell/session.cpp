@@ -21,6 +21,7 @@ constexpr SyscallInfo kSyscalls[] = {
     {"mmap", 6, "mmap(addr, length, prot, flags, fd, offset)"},
     {"munmap", 2, "munmap(addr, length)"},
     {"mprotect", 3, "mprotect(addr, length, prot)"},
+    {"madvise", 3, "madvise(addr, length, advice)"},
     {"getpid", 0, "getpid()"},
     {"fork", 0, "fork()"},
     {"exit_group", 1, "exit_group(status)"},
@@ -291,6 +292,16 @@ void Session::run_call(const Stmt& st, Pid pid, Output& out) {
   } else if (c.name == "mprotect") {
     r = kernel_.sys_mprotect(pid, a[0], a[1], a[2]);
     text = "mprotect(" + format_pointer(a[0]) + ", " + std::to_string(a[1]) + ", " + format_prot(a[2]) + ")";
+  } else if (c.name == "madvise") {
+    auto advice = static_cast<int64_t>(static_cast<int32_t>(a[2]));
+    if (madvise_behavior_valid(advice) && !madvise_behavior_modelled(advice)) {
+      refuse(out, format_madvise(a[2]) + " is valid Linux advice that vmplay does not model yet "
+                  "(modelled: NORMAL, RANDOM, SEQUENTIAL, WILLNEED, DONTNEED, DONTFORK, DOFORK, "
+                  "DONTDUMP, DODUMP, WIPEONFORK, KEEPONFORK)", c.args[2].span);
+      return;
+    }
+    r = kernel_.sys_madvise(pid, a[0], a[1], advice);
+    text = "madvise(" + format_pointer(a[0]) + ", " + std::to_string(a[1]) + ", " + format_madvise(a[2]) + ")";
   } else if (c.name == "getpid") {
     r = kernel_.sys_getpid(pid);
     text = "getpid()";
@@ -453,6 +464,7 @@ std::string Session::help_text() {
          "  p[4096]                 load a byte\n"
          "  munmap(p, 8192)\n"
          "  mprotect(p, 4096, PROT_READ)\n"
+         "  madvise(p, 8192, MADV_DONTNEED)\n"
          "  cat /proc/self/maps     the address space, as Linux prints it\n"
          "  getpid()\n"
          "  fork()                  a child sharing private pages copy-on-write\n"
