@@ -7,21 +7,16 @@ using namespace vmplay::test;
 
 namespace {
 constexpr uint64_t P = 4096;
-SysResult madvise(World& w, uint64_t a, uint64_t len, int64_t advice) {
-  SysResult r = w.k.sys_madvise(w.pid, a, len, advice);
-  require_coherent(w.k);
-  return r;
-}
 }  // namespace
 
 TEST_CASE("madvise: argument checks") {
   World w;
   uint64_t p = w.anon(4 * P);
-  CHECK(madvise(w, p, P, 7).err == Errno::Inval);      // not advice at all
-  CHECK(madvise(w, p + 1, P, MADV_NORMAL).err == Errno::Inval);
-  CHECK(madvise(w, p, ~0ULL, MADV_NORMAL).err == Errno::Inval);  // -1 rounds up to 0
-  CHECK(madvise(w, p, 0, MADV_NORMAL).is_ok());
-  CHECK(madvise(w, 0x100000000, P, MADV_NORMAL).err == Errno::NoMem);
+  CHECK(w.madvise(p, P, 7).err == Errno::Inval);      // not advice at all
+  CHECK(w.madvise(p + 1, P, MADV_NORMAL).err == Errno::Inval);
+  CHECK(w.madvise(p, ~0ULL, MADV_NORMAL).err == Errno::Inval);  // -1 rounds up to 0
+  CHECK(w.madvise(p, 0, MADV_NORMAL).is_ok());
+  CHECK(w.madvise(0x100000000, P, MADV_NORMAL).err == Errno::NoMem);
 }
 
 TEST_CASE("madvise: MADV_DONTNEED drops anonymous pages; they read back as zeros") {
@@ -30,7 +25,7 @@ TEST_CASE("madvise: MADV_DONTNEED drops anonymous pages; they read back as zeros
   CHECK(w.write(p, 1).ok);
   CHECK(w.write(p + 5 * P, 1).ok);
   uint64_t frames = w.used_frames();
-  CHECK(madvise(w, p, 16 * P, MADV_DONTNEED).is_ok());
+  CHECK(w.madvise(p, 16 * P, MADV_DONTNEED).is_ok());
   CHECK(w.mm().rss_anon == 0);
   CHECK(w.used_frames() == frames - 2);
   CHECK(w.mm().vmas.size() == 1);
@@ -43,7 +38,7 @@ TEST_CASE("madvise: MADV_DONTNEED drops anonymous pages; they read back as zeros
 TEST_CASE("madvise: MADV_DONTNEED on mlocked memory is EINVAL") {
   World w;
   uint64_t p = w.anon(P, PROT_READ | PROT_WRITE, 0, MAP_LOCKED);
-  CHECK(madvise(w, p, P, MADV_DONTNEED).err == Errno::Inval);
+  CHECK(w.madvise(p, P, MADV_DONTNEED).err == Errno::Inval);
 }
 
 TEST_CASE("madvise: DONTFORK and WIPEONFORK split and show in VmFlags; the child sees their effect") {
@@ -53,8 +48,8 @@ TEST_CASE("madvise: DONTFORK and WIPEONFORK split and show in VmFlags; the child
   CHECK(w.write(dn, 1).ok);
   CHECK(w.write(wf, 9).ok);
   CHECK(w.write(wf + P, 9).ok);
-  CHECK(madvise(w, dn, 2 * P, MADV_DONTFORK).is_ok());
-  CHECK(madvise(w, wf, P, MADV_WIPEONFORK).is_ok());
+  CHECK(w.madvise(dn, 2 * P, MADV_DONTFORK).is_ok());
+  CHECK(w.madvise(wf, P, MADV_WIPEONFORK).is_ok());
   CHECK(w.maps() ==
         "710000000-710002000 rw-p 00000000 00:00 0 \n"
         "720000000-720001000 rw-p 00000000 00:00 0 \n"
@@ -71,7 +66,7 @@ TEST_CASE("madvise: DONTFORK and WIPEONFORK split and show in VmFlags; the child
   CHECK(w.k.access(c, wf + P, Access::Read).value == 9);
   CHECK(w.k.access(c, dn, Access::Read).si_code == kSegvMapErr);
   // KEEPONFORK and DOFORK undo them, and the pieces merge again.
-  CHECK(madvise(w, wf, P, MADV_KEEPONFORK).is_ok());
+  CHECK(w.madvise(wf, P, MADV_KEEPONFORK).is_ok());
   CHECK(w.mm().vmas.size() == 2);
 }
 
@@ -79,10 +74,10 @@ TEST_CASE("madvise: a hole is ENOMEM but the advice still applies around it") {
   World w;
   uint64_t p = w.anon(3 * P, PROT_READ | PROT_WRITE, 0x800000000, MAP_FIXED_NOREPLACE);
   CHECK(w.munmap(p + P, P).is_ok());
-  CHECK(madvise(w, p, 3 * P, MADV_RANDOM).err == Errno::NoMem);
+  CHECK(w.madvise(p, 3 * P, MADV_RANDOM).err == Errno::NoMem);
   for (const auto& [s, v] : w.mm().vmas) CHECK((v.flags & VM_RAND_READ) != 0);
-  CHECK(madvise(w, p, 3 * P, MADV_NORMAL).err == Errno::NoMem);
+  CHECK(w.madvise(p, 3 * P, MADV_NORMAL).err == Errno::NoMem);
   for (const auto& [s, v] : w.mm().vmas) CHECK((v.flags & VM_RAND_READ) == 0);
-  CHECK(madvise(w, p, P, MADV_SEQUENTIAL).is_ok());
-  CHECK(madvise(w, p, P, MADV_WILLNEED).is_ok());
+  CHECK(w.madvise(p, P, MADV_SEQUENTIAL).is_ok());
+  CHECK(w.madvise(p, P, MADV_WILLNEED).is_ok());
 }

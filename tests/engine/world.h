@@ -42,6 +42,17 @@ struct World {
     require_coherent(k);
     return r;
   }
+  SysResult mprotect(uint64_t addr, uint64_t len, uint64_t prot) {
+    return checked(k.sys_mprotect(pid, addr, len, prot));
+  }
+  SysResult madvise(uint64_t addr, uint64_t len, int64_t advice) {
+    return checked(k.sys_madvise(pid, addr, len, advice));
+  }
+  // Every call goes through here so that each step ends with an invariant check.
+  SysResult checked(SysResult r) {
+    require_coherent(k);
+    return r;
+  }
   AccessResult write(uint64_t addr, uint8_t v) {
     AccessResult r = k.access(pid, addr, Access::Write, v);
     require_coherent(k);
