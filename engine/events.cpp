@@ -12,6 +12,12 @@ const char* fault_kind_name(FaultKind k) {
     case FaultKind::BadArea: return "bad_area";
     case FaultKind::AccessError: return "bad_area_access_error";
     case FaultKind::Oom: return "VM_FAULT_OOM";
+    case FaultKind::FileReadMajor: return "do_read_fault";
+    case FaultKind::FileReadMinor: return "do_read_fault";
+    case FaultKind::FileCow: return "do_cow_fault";
+    case FaultKind::FileShared: return "do_shared_fault";
+    case FaultKind::WpShared: return "wp_page_shared";
+    case FaultKind::SigBus: return "VM_FAULT_SIGBUS";
   }
   return "?";
 }

@@ -25,6 +25,9 @@ enum class EventKind : uint8_t {
   VmaExpand,      // pid, addr..end = the VMA's new range (a merge into it)
   VmaSplit,       // pid, addr = the split point, end = end of the original VMA
   VmaRemove,      // pid, addr..end
+  PageCacheAdd,   // pfn, value = inode, addr = page index; level 1 when read from disk
+  PageCacheRemove,// pfn, value = inode, addr = page index
+  Writeback,      // pfn, value = inode, addr = page index: a dirty page written to disk
 };
 
 enum class Access : uint8_t { Read, Write };
@@ -39,9 +42,18 @@ enum class FaultKind : uint8_t {
   BadArea,       // no VMA (or below it and not a stack): kSigSegv, kSegvMapErr
   AccessError,   // VMA forbids the access: SIGSEGV with SEGV_ACCERR
   Oom,           // no frame could be had: VM_FAULT_OOM
+  FileReadMajor, // do_read_fault: the page had to be read from disk (VM_FAULT_MAJOR)
+  FileReadMinor, // do_read_fault: the page was in the page cache
+  FileCow,       // do_cow_fault: a private copy of a page-cache page
+  FileShared,    // do_shared_fault: the page-cache page mapped writable, now dirty
+  WpShared,      // do_wp_page -> wp_page_shared: a clean shared page becomes dirty
+  SigBus,        // past the end of the file: SIGBUS, BUS_ADRERR
 };
 
-enum class Sysno : uint16_t { mmap, munmap, mprotect, madvise, getpid, fork, exit_group, wait4, kill };
+enum class Sysno : uint16_t {
+  mmap, munmap, mprotect, madvise, msync, getpid, fork, exit_group, wait4, kill,
+  openat, close, read, write, pread64, pwrite64, lseek, ftruncate, fstat, unlink, memfd_create,
+};
 
 // Signal numbers and si_codes with Linux's values (named apart from <signal.h>'s macros).
 constexpr int kSigBus = 7;

@@ -1,6 +1,7 @@
 // check_invariants(): proves the state is coherent, naming each violation.
 #include <cinttypes>
 #include <cstdio>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -21,6 +22,7 @@ std::vector<std::string> Kernel::check_invariants() const {
   const auto& frames = mem_.frames();
   std::vector<uint64_t> mapped(frames.size(), 0);     // PTEs mapping each frame
   std::vector<uint64_t> table_refs(frames.size(), 0); // page-table pages found by walks
+  std::map<uint64_t, uint64_t> vma_refs, fd_refs;     // inode -> VMAs / descriptors using it
 
   for (const auto& [pid_key, p] : procs_) {
     const Pid pid = pid_key;  // a plain local: lambdas below capture it
@@ -48,7 +50,7 @@ std::vector<std::string> Kernel::check_invariants() const {
       bad.push_back(fmt("pid %d: total_vm %" PRIu64 " but VMAs cover %" PRIu64 " pages", pid, mm.total_vm, total));
 
     // Page tables: walk every table, count tables and mapped frames.
-    uint64_t anon_rss = 0;
+    uint64_t anon_rss = 0, file_rss = 0, shmem_rss = 0;
     uint64_t tables_seen[5] = {0, 0, 0, 0, 0};
     auto visit = [&](auto&& self, Pfn table, int level, uint64_t base) -> void {
       if (table.value >= frames.size()) {
@@ -92,10 +94,22 @@ std::vector<std::string> Kernel::check_invariants() const {
         const Frame& f = frames[static_cast<size_t>(pfn.value)];
         if (f.owner == FrameOwner::Free)
           bad.push_back(fmt("pid %d: PTE for %" PRIx64 " maps free frame %#" PRIx64, pid, addr, pfn.value));
-        if ((e & _PAGE_RW) && f.mapcount != 1)
+        if ((e & _PAGE_RW) && (f.flags & PG_anon) && f.mapcount != 1)
           bad.push_back(fmt("pid %d: PTE for %" PRIx64 " writable but frame %#" PRIx64 " has mapcount %u", pid, addr, pfn.value, f.mapcount));
+        if ((e & _PAGE_RW) && !(f.flags & PG_anon) && !(v->flags & VM_SHARED))
+          bad.push_back(fmt("pid %d: page-cache page writable in a private mapping at %" PRIx64, pid, addr));
+        if (f.owner == FrameOwner::File || f.owner == FrameOwner::Shmem) {
+          uint64_t want = v->pgoff + ((addr - v->start) >> PAGE_SHIFT);
+          if (f.owner_id != v->inode || f.index != want)
+            bad.push_back(fmt("pid %d: PTE for %" PRIx64 " maps page %" PRIu64 " of inode %" PRIu64
+                              ", not page %" PRIu64 " of the VMA's file", pid, addr, f.index, f.owner_id, want));
+        } else if (f.owner == FrameOwner::Anon && v->is_anonymous() == false && (v->flags & VM_SHARED)) {
+          bad.push_back(fmt("pid %d: anonymous page in a shared file mapping at %" PRIx64, pid, addr));
+        }
         ++mapped[static_cast<size_t>(pfn.value)];
         if (f.flags & PG_anon) ++anon_rss;
+        else if (f.owner == FrameOwner::Shmem) ++shmem_rss;
+        else ++file_rss;
       }
     };
     visit(visit, mm.pgd, 4, 0);
@@ -107,6 +121,34 @@ std::vector<std::string> Kernel::check_invariants() const {
                         tables_seen[1], tables_seen[2], tables_seen[3]));
     if (anon_rss != mm.rss_anon)
       bad.push_back(fmt("pid %d: RssAnon counter %" PRIu64 " but the page tables map %" PRIu64, pid, mm.rss_anon, anon_rss));
+    if (file_rss != mm.rss_file)
+      bad.push_back(fmt("pid %d: RssFile counter %" PRIu64 " but the page tables map %" PRIu64, pid, mm.rss_file, file_rss));
+    if (shmem_rss != mm.rss_shmem)
+      bad.push_back(fmt("pid %d: RssShmem counter %" PRIu64 " but the page tables map %" PRIu64, pid, mm.rss_shmem, shmem_rss));
+    for (const auto& [s, v] : mm.vmas) {
+      if (v.inode) ++vma_refs[v.inode];
+    }
+    for (const auto& f : p.fds)
+      if (f) ++fd_refs[f->ino];
+  }
+
+  // Inodes: the page cache holds one reference per page; counts of users agree.
+  std::vector<uint64_t> cached(frames.size(), 0);
+  for (const auto& [key, ino] : inodes_) {
+    for (const auto& [index, pfn] : ino.cache) {
+      if (pfn.value >= frames.size()) continue;
+      ++cached[static_cast<size_t>(pfn.value)];
+      const Frame& f = frames[static_cast<size_t>(pfn.value)];
+      if (f.owner_id != key || f.index != index)
+        bad.push_back(fmt("inode %" PRIu64 ": cache page %" PRIu64 " is frame %#" PRIx64 " owned by %" PRIu64 "/%" PRIu64,
+                          key, index, pfn.value, f.owner_id, f.index));
+      if (index >= ino.pages())
+        bad.push_back(fmt("inode %" PRIu64 ": cache page %" PRIu64 " past the end of the file", key, index));
+    }
+    if (ino.map_count != vma_refs[key])
+      bad.push_back(fmt("inode %" PRIu64 ": map_count %u but %" PRIu64 " VMAs map it", key, ino.map_count, vma_refs[key]));
+    if (ino.open_count < fd_refs[key])
+      bad.push_back(fmt("inode %" PRIu64 ": open_count %u but %" PRIu64 " descriptors", key, ino.open_count, fd_refs[key]));
   }
 
   // Frames: mapcount equals the PTEs mapping it; refcounts agree; free means unused.
@@ -124,6 +166,14 @@ std::vector<std::string> Kernel::check_invariants() const {
         if (f.refcount != f.mapcount)
           bad.push_back(fmt("frame %#zx: refcount %u but mapcount %u", i, f.refcount, f.mapcount));
         if (f.mapcount == 0) bad.push_back(fmt("frame %#zx: anonymous page mapped nowhere", i));
+        break;
+      case FrameOwner::File:
+      case FrameOwner::Shmem:
+        if (f.mapcount != mapped[i])
+          bad.push_back(fmt("frame %#zx: mapcount %u but %" PRIu64 " PTEs map it", i, f.mapcount, mapped[i]));
+        if (cached[i] != 1) bad.push_back(fmt("frame %#zx: page-cache page in %" PRIu64 " caches", i, cached[i]));
+        if (f.refcount != f.mapcount + cached[i])
+          bad.push_back(fmt("frame %#zx: refcount %u but mapcount %u + cache %" PRIu64, i, f.refcount, f.mapcount, cached[i]));
         break;
       case FrameOwner::PageTable:
         if (table_refs[i] != 1)

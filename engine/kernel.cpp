@@ -1,6 +1,7 @@
 #include "engine/kernel.h"
 
 #include <algorithm>
+#include <cstdio>
 
 namespace vmplay::engine {
 
@@ -41,7 +42,42 @@ uint64_t vm_get_page_prot(uint64_t vm_flags) {
   return map[vm_flags & (VM_READ | VM_WRITE | VM_EXEC | VM_SHARED)];
 }
 
-Kernel::Kernel(KernelConfig cfg) : cfg_(cfg), mem_(cfg.phys) {}
+namespace {
+// A file's first page as a loader sees it: the ELF magic, the rest zeros.
+std::vector<uint8_t> elf_image(uint64_t size) {
+  std::vector<uint8_t> v(static_cast<size_t>(size), 0);
+  const uint8_t magic[] = {0x7f, 'E', 'L', 'F', 2, 1, 1, 0};
+  std::copy(std::begin(magic), std::end(magic), v.begin());
+  return v;
+}
+std::vector<uint8_t> text(const std::string& s) { return {s.begin(), s.end()}; }
+}  // namespace
+
+Kernel::Kernel(KernelConfig cfg) : cfg_(cfg), mem_(cfg.phys) {
+  // The simulated disk, with the inode numbers and sizes of this machine's files.
+  create_file("/home/user/a.out", 10952816, elf_image(0x3f50), 0755);
+  create_file("/usr/lib/x86_64-linux-gnu/libc.so.6", 332835, elf_image(1926232), 0755);
+  create_file("/usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2", 332383, elf_image(215000), 0755);
+  create_file("/etc/hosts", 734, text("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"));
+  // 40 pages of numbered lines: big enough to watch readahead and fault-around.
+  std::string words;
+  for (int i = 0; words.size() < 40 * kPageSize; ++i) {
+    char line[64];
+    std::snprintf(line, sizeof line, "%06d the quick brown fox jumps over the lazy dog\n", i);
+    words += line;
+  }
+  words.resize(40 * kPageSize);
+  create_file("/home/user/words.txt", 10952900, text(words));
+  // The terminal behind descriptors 0, 1 and 2.
+  Inode tty;
+  tty.ino = 3;
+  tty.kind = InodeKind::Tty;
+  tty.path = "/dev/pts/0";
+  tty.mode = 0620;
+  tty.dev_major = 0;
+  tty.dev_minor = 0x1b;
+  inodes_[kTtyInode] = tty;
+}
 
 void Kernel::emit(Event e) {
   e.seq = ++seq_;
@@ -93,6 +129,8 @@ std::optional<Pid> Kernel::spawn(const std::string& comm) {
   p.comm = comm;
   p.mm.pgd = *pgd;
   p.mm.mmap_base = legacy_mmap_base();
+  for (int fd = 0; fd < 3; ++fd) p.fds.push_back(OpenFile{kTtyInode, O_RDWR_, 0});
+  inodes_.at(kTtyInode).open_count += 3;
   procs_.emplace(pid, std::move(p));
   emit({.kind = EventKind::ProcessStart, .pid = pid});
   return pid;
@@ -190,10 +228,10 @@ SysResult Kernel::sys_mmap(Pid pid, const MmapArgs& a) {
   // arch/x86/kernel/sys_x86_64.c: the offset must be page aligned.
   if (offset_in_page(a.off)) return finish(SysResult::fail(Errno::Inval));
   // ksys_mmap_pgoff: a file mapping needs an open file.
+  const OpenFile* file = nullptr;
   if (!(a.flags & MAP_ANONYMOUS)) {
-    // The in-memory filesystem and fd tables arrive with files (issue 3); until
-    // then no descriptor is open, exactly what fget() would find.
-    return finish(SysResult::fail(Errno::BadF));
+    file = fd_get(*p, a.fd);
+    if (!file) return finish(SysResult::fail(Errno::BadF));
   }
   uint64_t pgoff = a.off >> PAGE_SHIFT;
   uint64_t flags = a.flags;
@@ -226,15 +264,47 @@ SysResult Kernel::sys_mmap(Pid pid, const MmapArgs& a) {
   if (flags & MAP_LOCKED) vm_flags |= VM_LOCKED;
   vm_flags |= VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC;
 
-  switch (flags & MAP_TYPE) {
-    case MAP_SHARED:
-      // Shared anonymous memory needs a shmem inode, which arrives with files.
-      return finish(SysResult::fail(Errno::Inval));
-    case MAP_PRIVATE:
-      pgoff = addr >> PAGE_SHIFT;
-      break;
-    default:
-      return finish(SysResult::fail(Errno::Inval));
+  bool shmem_anon = false;
+  if (file) {
+    const Inode& ino = inodes_.at(file->ino);
+    // file_mmap_ok: the offset must fit below MAX_LFS_FILESIZE.
+    constexpr uint64_t MAX_LFS_FILESIZE = 0x7fffffffffffffffULL;
+    if (len > MAX_LFS_FILESIZE || pgoff > ((MAX_LFS_FILESIZE - len) >> PAGE_SHIFT))
+      return finish(SysResult::fail(Errno::Overflow));
+    switch (flags & MAP_TYPE) {
+      case MAP_SHARED:
+        flags &= LEGACY_MAP_MASK;
+        [[fallthrough]];
+      case MAP_SHARED_VALIDATE:
+        if (flags & ~(LEGACY_MAP_MASK | (ino.kind == InodeKind::Shmem ? 0 : 0)))
+          return finish(SysResult::fail(Errno::OpNotSupp));
+        if ((a.prot & PROT_WRITE) && !file->writable()) return finish(SysResult::fail(Errno::Acces));
+        if ((file->flags & O_APPEND_) && file->writable()) return finish(SysResult::fail(Errno::Acces));
+        vm_flags |= VM_SHARED | VM_MAYSHARE;
+        if (!file->writable()) vm_flags &= ~uint64_t{VM_MAYWRITE | VM_SHARED};
+        [[fallthrough]];
+      case MAP_PRIVATE:
+        if (!file->readable()) return finish(SysResult::fail(Errno::Acces));
+        if (ino.kind == InodeKind::Tty) return finish(SysResult::fail(Errno::NoDev));
+        if (vm_flags & VM_GROWSDOWN) return finish(SysResult::fail(Errno::Inval));
+        break;
+      default:
+        return finish(SysResult::fail(Errno::Inval));
+    }
+  } else {
+    switch (flags & MAP_TYPE) {
+      case MAP_SHARED:
+        if (vm_flags & VM_GROWSDOWN) return finish(SysResult::fail(Errno::Inval));
+        pgoff = 0;
+        vm_flags |= VM_SHARED | VM_MAYSHARE;
+        shmem_anon = true;
+        break;
+      case MAP_PRIVATE:
+        pgoff = addr >> PAGE_SHIFT;
+        break;
+      default:
+        return finish(SysResult::fail(Errno::Inval));
+    }
   }
   if (flags & MAP_NORESERVE) vm_flags |= VM_NORESERVE;
   // accountable_mapping: private writable memory is charged to the commit limit.
@@ -247,9 +317,15 @@ SysResult Kernel::sys_mmap(Pid pid, const MmapArgs& a) {
   }
 
   uint64_t end = addr + len;
+  uint64_t inode_key = file ? file->ino : 0;
+  if (shmem_anon) {
+    // shmem_zero_setup: a fresh tmpfs file per mapping, so these never merge.
+    inode_key = *shmem_zero_setup(len);
+  }
   // vma_merge_new_range: try to extend a neighbour instead of adding a VMA.
   auto compatible = [&](const Vma& v) {
-    return (v.flags & ~VM_IGNORE_MERGE) == (vm_flags & ~VM_IGNORE_MERGE) && v.inode == 0;
+    return (v.flags & ~VM_IGNORE_MERGE) == (vm_flags & ~VM_IGNORE_MERGE) && v.inode == inode_key &&
+           v.name.empty();
   };
   Vma* prev = nullptr;
   Vma* next = nullptr;
@@ -290,8 +366,15 @@ SysResult Kernel::sys_mmap(Pid pid, const MmapArgs& a) {
     v.end = end;
     v.flags = vm_flags;
     v.pgoff = pgoff;
+    v.inode = inode_key;
     mm.vmas.emplace(addr, v);
     emit({.kind = EventKind::VmaInsert, .pid = pid, .addr = addr, .end = end});
+  }
+  if (inode_key) ++inodes_.at(inode_key).map_count;  // one more VMA, or one fewer after a merge
+  if (inode_key && (merge_left || merge_right)) {
+    // The merged VMA already counted; a merge of both sides dropped one more.
+    --inodes_.at(inode_key).map_count;
+    if (merge_left && merge_right) --inodes_.at(inode_key).map_count;
   }
   vm_stat_account(mm, vm_flags, static_cast<int64_t>(len >> PAGE_SHIFT));
   if (vm_flags & VM_LOCKED) mm.locked_vm += len >> PAGE_SHIFT;
@@ -332,6 +415,7 @@ bool Kernel::split_vma(Process& p, uint64_t vma_start, uint64_t addr) {
   hi.pgoff = lo.pgoff + ((addr - lo.start) >> PAGE_SHIFT);
   lo.end = addr;
   mm.vmas.emplace(addr, hi);
+  if (hi.inode) ++inodes_.at(hi.inode).map_count;
   emit({.kind = EventKind::VmaSplit, .pid = p.pid, .addr = addr, .end = old_end});
   return true;
 }
@@ -371,6 +455,10 @@ Errno Kernel::do_munmap(Process& p, uint64_t start, uint64_t end) {
     vm_stat_account(mm, v.flags, -static_cast<int64_t>(v.pages()));
     if (v.flags & VM_LOCKED) mm.locked_vm -= v.pages();
     emit({.kind = EventKind::VmaRemove, .pid = p.pid, .addr = v.start, .end = v.end});
+    if (v.inode) {
+      --inodes_.at(v.inode).map_count;
+      iput(v.inode);
+    }
   }
   // free_pgtables: neighbouring detached VMAs within a PMD of each other go down in
   // one call, bounded by the surviving neighbours.
@@ -388,12 +476,19 @@ Errno Kernel::do_munmap(Process& p, uint64_t start, uint64_t end) {
   return Errno::None;
 }
 
-void Kernel::put_page(Pid pid, Pfn pfn, bool was_mapped, uint64_t& rss_counter) {
-  (void)pid;
+uint64_t& Kernel::rss_counter(Mm& mm, const Frame& f) {
+  // MM_ANONPAGES, MM_SHMEMPAGES or MM_FILEPAGES, by what the page is.
+  if (f.flags & PG_anon) return mm.rss_anon;
+  if (f.owner == FrameOwner::Shmem) return mm.rss_shmem;
+  return mm.rss_file;
+}
+
+void Kernel::put_page(Process& p, Pfn pfn, bool was_mapped) {
   Frame& f = mem_.frame(pfn);
   if (was_mapped) {
     if (f.mapcount) --f.mapcount;
-    if (rss_counter) --rss_counter;
+    uint64_t& c = rss_counter(p.mm, f);
+    if (c) --c;
   }
   if (f.refcount) --f.refcount;
   if (f.refcount == 0) {
@@ -431,7 +526,7 @@ void Kernel::zap_range(Process& p, const Vma& v, uint64_t start, uint64_t end) {
     clear_pte(p, h.slot, h.addr);
     if (!pte_present(h.e)) continue;  // PROT_NONE pages are mapped too
     if (h.e & _PAGE_SPECIAL) continue;  // the zero page is not refcounted per mapping
-    put_page(p.pid, pte_pfn(h.e), true, p.mm.rss_anon);
+    put_page(p, pte_pfn(h.e), true);
   }
 }
 
@@ -490,19 +585,22 @@ void Kernel::force_sig_fault(Process& p, int signo, int code, uint64_t addr, Acc
   r.killed = true;
 }
 
-void Kernel::handle_mm_fault(Process& p, uint64_t addr, Access kind, AccessResult& r) {
+void Kernel::handle_mm_fault(Process& p, uint64_t addr, Access kind, AccessResult& r, bool user) {
   Mm& mm = p.mm;
   // For WpCopy the event's value is the frame that was copied from.
   auto fault_event = [&](FaultKind k, Pfn pfn, uint64_t value = 0) {
-    r.fault = k;
-    emit({.kind = EventKind::Fault, .pid = p.pid, .addr = addr, .value = value, .pfn = pfn,
-          .access = kind, .fault = k});
+    this->fault_event(p, addr, kind, r, k, pfn, value);
+  };
+  // A bad access from user mode is a signal; from the kernel (copy_to_user) it only
+  // fails the access, and the system call returns EFAULT.
+  auto segv = [&](FaultKind k, int code) {
+    fault_event(k, Pfn{});
+    if (user) force_sig_fault(p, kSigSegv, code, addr, r);
   };
   // do_user_addr_fault: lock_mm_and_find_vma
   const Vma* vp = addr < TASK_SIZE ? mm.find_vma(addr) : nullptr;
   if (!vp || vp->start > addr) {
-    fault_event(FaultKind::BadArea, Pfn{});
-    force_sig_fault(p, kSigSegv, kSegvMapErr, addr, r);
+    segv(FaultKind::BadArea, kSegvMapErr);
     return;
   }
   Vma& vma = mm.vmas.at(vp->start);
@@ -510,22 +608,20 @@ void Kernel::handle_mm_fault(Process& p, uint64_t addr, Access kind, AccessResul
   bool denied = kind == Access::Write ? !(vma.flags & VM_WRITE)
                                       : !(vma.flags & (VM_READ | VM_WRITE | VM_EXEC));
   if (denied) {
-    fault_event(FaultKind::AccessError, Pfn{});
-    force_sig_fault(p, kSigSegv, kSegvAccErr, addr, r);
+    segv(FaultKind::AccessError, kSegvAccErr);
     return;
   }
-
   PageTables pt = tables(p);
   uint64_t page = addr & PAGE_MASK;
+  if (!vma.is_anonymous()) {
+    auto existing = pt.find_pte(page);
+    if (!existing || pte_none(pt.get(*existing))) {
+      do_file_fault(p, vma, addr, kind, r, user);  // do_fault
+      return;
+    }
+  }
   auto slot = pt.alloc_pte(page);
-  auto oom = [&]() {
-    fault_event(FaultKind::Oom, Pfn{});
-    // pagefault_out_of_memory -> the OOM killer. With one candidate per fault in
-    // this model, the faulting process is the victim.
-    kill_process(p, kSigKill);
-    r.killed = true;
-    r.signo = kSigKill;
-  };
+  auto oom = [&]() { fault_oom(p, addr, kind, r, user); };
   if (!slot) {
     oom();
     return;
@@ -533,18 +629,9 @@ void Kernel::handle_mm_fault(Process& p, uint64_t addr, Access kind, AccessResul
   uint64_t e = pt.get(*slot);
   uint64_t prot = vm_get_page_prot(vma.flags);
   // anon_vma_prepare + a new anonymous folio, mapped once and counted in RssAnon.
-  auto alloc_anon_page = [&]() -> std::optional<Pfn> {
-    if (!vma.anon) vma.anon = find_mergeable_anon_vma(mm, vma).value_or(0);
-    if (!vma.anon) vma.anon = next_anon_id_++;
-    auto pfn = mem_.alloc(FrameOwner::Anon, vma.anon, page >> PAGE_SHIFT,
-                          PG_anon | PG_swapbacked | PG_lru | PG_anon_exclusive);
-    if (!pfn) {
-      oom();
-      return std::nullopt;
-    }
-    emit({.kind = EventKind::FrameAlloc, .pid = p.pid, .addr = page, .pfn = *pfn});
-    mem_.frame(*pfn).mapcount = 1;
-    ++mm.rss_anon;
+  auto alloc_anon = [&]() -> std::optional<Pfn> {
+    auto pfn = alloc_anon_page(p, vma, page);
+    if (!pfn) oom();
     return pfn;
   };
 
@@ -556,7 +643,7 @@ void Kernel::handle_mm_fault(Process& p, uint64_t addr, Access kind, AccessResul
       fault_event(FaultKind::AnonZeroPage, mem_.zero_pfn());
       return;
     }
-    auto pfn = alloc_anon_page();
+    auto pfn = alloc_anon();
     if (!pfn) return;
     uint64_t ne = mk_pte(*pfn, prot);
     if (vma.flags & VM_WRITE) ne |= _PAGE_RW | _PAGE_DIRTY;
@@ -570,9 +657,16 @@ void Kernel::handle_mm_fault(Process& p, uint64_t addr, Access kind, AccessResul
   if (kind == Access::Write && (e & _PAGE_PRESENT)) {
     Pfn old = pte_pfn(e);
     bool zero = (e & _PAGE_SPECIAL) && old == mem_.zero_pfn();
+    if (!zero && (vma.flags & VM_SHARED)) {
+      // wp_page_shared: the first write to a clean shared page marks it dirty.
+      mem_.frame(old).flags |= PG_dirty;
+      set_pte(p, *slot, page, e | _PAGE_RW | _PAGE_DIRTY | _PAGE_ACCESSED);
+      fault_event(FaultKind::WpShared, old);
+      return;
+    }
     if (!zero) {
       Frame& f = mem_.frame(old);
-      if (f.mapcount == 1 && f.refcount == 1) {
+      if ((f.flags & PG_anon) && f.mapcount == 1 && f.refcount == 1) {
         // wp_page_reuse: nobody else can see the page.
         f.flags |= PG_anon_exclusive;
         uint64_t ne = e | _PAGE_RW | _PAGE_DIRTY | _PAGE_ACCESSED;
@@ -582,20 +676,34 @@ void Kernel::handle_mm_fault(Process& p, uint64_t addr, Access kind, AccessResul
       }
     }
     // wp_page_copy
-    auto pfn = alloc_anon_page();
+    auto pfn = alloc_anon();
     if (!pfn) return;
     if (!zero) mem_.copy_frame(*pfn, old);
     uint64_t ne = mk_pte(*pfn, prot) | _PAGE_RW | _PAGE_DIRTY;
     set_pte(p, *slot, page, ne);
-    if (!zero) put_page(p.pid, old, true, mm.rss_anon);
+    if (!zero) put_page(p, old, true);
     mm.hiwater_rss = std::max(mm.hiwater_rss, mm.rss());
     fault_event(FaultKind::WpCopy, *pfn, old.value);
     return;
   }
   // Present and readable, or a PROT_NONE encoding the VMA check already refused:
   // nothing else reaches here in this model.
-  fault_event(FaultKind::AccessError, Pfn{});
-  force_sig_fault(p, kSigSegv, kSegvAccErr, addr, r);
+  segv(FaultKind::AccessError, kSegvAccErr);
+}
+
+void Kernel::fault_event(Process& p, uint64_t addr, Access kind, AccessResult& r, FaultKind k, Pfn pfn,
+                         uint64_t value, int32_t level) {
+  r.fault = k;
+  emit({.kind = EventKind::Fault, .pid = p.pid, .addr = addr, .value = value, .pfn = pfn, .access = kind,
+        .fault = k, .level = level});
+}
+
+void Kernel::fault_oom(Process& p, uint64_t addr, Access kind, AccessResult& r, bool user) {
+  fault_event(p, addr, kind, r, FaultKind::Oom, Pfn{});
+  if (!user) return;
+  kill_process(p, kSigKill);
+  r.killed = true;
+  r.signo = kSigKill;
 }
 
 void Kernel::exit_mm(Process& p) {
@@ -606,6 +714,20 @@ void Kernel::exit_mm(Process& p) {
     zap_range(p, v, v.start, v.end);
     emit({.kind = EventKind::VmaRemove, .pid = p.pid, .addr = v.start, .end = v.end});
   }
+  for (const Vma& v : all) {
+    if (!v.inode) continue;
+    --inodes_.at(v.inode).map_count;
+    iput(v.inode);
+  }
+  // exit_files: every descriptor is closed.
+  for (auto& f : p.fds) {
+    if (!f) continue;
+    uint64_t key = f->ino;
+    f.reset();
+    if (inodes_.at(key).open_count) --inodes_.at(key).open_count;
+    iput(key);
+  }
+  p.fds.clear();
   mm.vmas.clear();
   if (!all.empty()) {
     PageTables pt = tables(p);

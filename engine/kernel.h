@@ -13,6 +13,7 @@
 
 #include "engine/errno.h"
 #include "engine/events.h"
+#include "engine/fs.h"
 #include "engine/pagetable.h"
 #include "engine/physmem.h"
 #include "engine/types.h"
@@ -47,7 +48,12 @@ enum : uint64_t {
   MAP_HUGETLB = 0x40000,
   MAP_SYNC = 0x80000,
   MAP_FIXED_NOREPLACE = 0x100000,
+  MAP_UNINITIALIZED_ = 0x4000000,
 };
+// The flags MAP_SHARED has always accepted (LEGACY_MAP_MASK).
+constexpr uint64_t LEGACY_MAP_MASK = MAP_SHARED | MAP_PRIVATE | MAP_FIXED | MAP_ANONYMOUS | MAP_DENYWRITE |
+                                     MAP_EXECUTABLE | MAP_UNINITIALIZED_ | MAP_GROWSDOWN | MAP_LOCKED |
+                                     MAP_NORESERVE | MAP_POPULATE | MAP_NONBLOCK | MAP_STACK | MAP_HUGETLB;
 
 // madvise advice values.
 enum : int64_t {
@@ -81,6 +87,7 @@ struct Process {
   int32_t exit_signal = 0;  // the signal that killed it, or 0
   int32_t exit_status = 0;
   Mm mm;
+  std::vector<std::optional<OpenFile>> fds;  // the file descriptor table
 };
 
 // The outcome of one user-mode memory access (a load or a store of one byte).
@@ -92,6 +99,16 @@ struct AccessResult {
   int32_t signo = 0;
   int32_t si_code = 0;
 };
+
+// The outcome of read()/pread64(): the result and the bytes read (for strace's
+// display of the buffer).
+struct IoResult {
+  SysResult r;
+  std::vector<uint8_t> data;
+};
+
+// msync flags.
+enum : uint64_t { MS_ASYNC = 1, MS_INVALIDATE = 2, MS_SYNC = 4 };
 
 struct KernelConfig {
   PhysConfig phys;                      // RAM size
@@ -130,12 +147,42 @@ class Kernel {
   // (0 only checks that the target exists).
   SysResult sys_kill(Pid pid, Pid target, int32_t sig);
 
+  SysResult sys_msync(Pid pid, uint64_t addr, uint64_t len, uint64_t flags);
+
+  // ---- files ----
+  SysResult sys_openat(Pid pid, int64_t dirfd, const std::string& path, uint64_t flags, uint64_t mode);
+  SysResult sys_close(Pid pid, int64_t fd);
+  // read(fd, buf, count): bytes go to user memory at buf (faulting it in; EFAULT
+  // where nothing is mapped). pread64 reads at `offset` without moving the position.
+  IoResult sys_read(Pid pid, int64_t fd, uint64_t buf, uint64_t count);
+  IoResult sys_pread64(Pid pid, int64_t fd, uint64_t buf, uint64_t count, uint64_t offset);
+  // write(fd, buf, count): bytes come from user memory at buf, or from `literal`
+  // when the line gave the bytes themselves (as strace prints them).
+  SysResult sys_write(Pid pid, int64_t fd, uint64_t buf, uint64_t count,
+                      const std::vector<uint8_t>* literal = nullptr);
+  SysResult sys_pwrite64(Pid pid, int64_t fd, uint64_t buf, uint64_t count, uint64_t offset,
+                         const std::vector<uint8_t>* literal = nullptr);
+  SysResult sys_lseek(Pid pid, int64_t fd, int64_t offset, int64_t whence);
+  SysResult sys_ftruncate(Pid pid, int64_t fd, int64_t length);
+  SysResult sys_fstat(Pid pid, int64_t fd, StatResult* st);
+  SysResult sys_unlink(Pid pid, const std::string& path);
+  SysResult sys_memfd_create(Pid pid, const std::string& name, uint64_t flags);
+  const std::map<uint64_t, Inode>& inodes() const { return inodes_; }
+  const Inode* inode(uint64_t ino) const;
+  std::optional<uint64_t> lookup(const std::string& path) const;
+  // Adds a file to the simulated disk (used at boot and by tests).
+  uint64_t create_file(const std::string& path, uint64_t ino, const std::vector<uint8_t>& contents,
+                       uint32_t mode = 0644);
+
   // ---- user-mode memory access: walks the page tables, faults when needed ----
   AccessResult access(Pid pid, uint64_t addr, Access kind, uint8_t value = 0);
 
   // ---- views ----
   const PhysMem& phys() const { return mem_; }
   Walk walk(Pid pid, uint64_t addr) const;
+  // Reads user memory without faulting (as a tracer sees it): nullopt unless every
+  // byte is in a present, readable page.
+  std::optional<std::vector<uint8_t>> peek(Pid pid, uint64_t addr, uint64_t n) const;
   // /proc/PID/maps, smaps and status, byte for byte as Linux prints them
   // (status: the identity and memory lines). nullopt when there is no such process.
   std::optional<std::string> proc_maps(Pid pid) const;
@@ -190,17 +237,49 @@ class Kernel {
   void zap_range(Process& p, const Vma& v, uint64_t start, uint64_t end);
   void vm_stat_account(Mm& mm, uint64_t flags, int64_t pages);
 
-  void handle_mm_fault(Process& p, uint64_t addr, Access kind, AccessResult& r);
+  // `user` false: a kernel access on the process's behalf (copy_to/from_user): a bad
+  // address fails the access instead of raising a signal.
+  void handle_mm_fault(Process& p, uint64_t addr, Access kind, AccessResult& r, bool user = true);
+  void do_file_fault(Process& p, Vma& vma, uint64_t addr, Access kind, AccessResult& r, bool user);
+  // Records what the fault handler did (level 1: a major fault).
+  void fault_event(Process& p, uint64_t addr, Access kind, AccessResult& r, FaultKind k, Pfn pfn,
+                   uint64_t value = 0, int32_t level = 0);
+  // VM_FAULT_OOM: from user mode, pagefault_out_of_memory -> the OOM killer. With
+  // one candidate per fault in this model, the faulting process is the victim.
+  void fault_oom(Process& p, uint64_t addr, Access kind, AccessResult& r, bool user);
+  // The page-cache page at `index`, reading it in (with readahead) when missing.
+  // `major` says whether the disk was read. nullopt when no frame could be had.
+  std::optional<Pfn> filemap_get_page(Inode& ino, uint64_t index, uint64_t ra_start, uint64_t ra_end,
+                                      bool* major);
+  std::optional<Pfn> page_cache_fill(Inode& ino, uint64_t index, bool from_disk);
+  void map_file_page(Process& p, const Vma& v, PteSlot slot, uint64_t addr, Pfn pfn, bool write);
+  uint64_t& rss_counter(Mm& mm, const Frame& f);
+  bool uaccess(Process& p, uint64_t addr, Access kind, uint8_t& byte);
+  std::optional<Pfn> alloc_anon_page(Process& p, Vma& vma, uint64_t page);
+  void put_cache_ref(Pfn pfn);
+  IoResult sys_read_common(Pid pid, int64_t fd, uint64_t buf, uint64_t count, const uint64_t* offset);
+  SysResult sys_write_common(Pid pid, int64_t fd, uint64_t buf, uint64_t count, const uint64_t* offset,
+                             const std::vector<uint8_t>* literal);
+  Errno file_io_write(Inode& ino, uint64_t pos, const std::vector<uint8_t>& data);
+  void writeback(Inode& ino, uint64_t index);
+  void truncate_inode(Inode& ino, uint64_t new_size);
+  void iput(uint64_t ino);
+  OpenFile* fd_get(Process& p, int64_t fd);
+  std::optional<uint64_t> shmem_zero_setup(uint64_t len);
   void force_sig_fault(Process& p, int signo, int code, uint64_t addr, AccessResult& r);
   void kill_process(Process& p, int signo);
   void exit_mm(Process& p);
-  void put_page(Pid pid, Pfn pfn, bool was_mapped, uint64_t& rss_counter);
+  // Drops a reference (and a mapping, with the RSS counter it was counted in).
+  void put_page(Process& p, Pfn pfn, bool was_mapped);
   void set_pte(Process& p, PteSlot slot, uint64_t addr, uint64_t e);
   void clear_pte(Process& p, PteSlot slot, uint64_t addr);
 
   KernelConfig cfg_;
   PhysMem mem_;
   std::map<Pid, Process> procs_;
+  std::map<uint64_t, Inode> inodes_;
+  std::map<std::string, uint64_t> names_;  // path -> inode
+  uint64_t next_shmem_ino_ = 1;
   Pid next_pid_ = 1;
   uint64_t next_anon_id_ = 1;
   std::vector<Event> events_;

@@ -54,6 +54,7 @@ Kernel::ModifyResult Kernel::vma_modify_flags(Process& p, uint64_t vma_start, ui
   auto remove = [&](uint64_t s) {
     Vma gone = mm.vmas.at(s);
     mm.vmas.erase(s);
+    if (gone.inode) --inodes_.at(gone.inode).map_count;  // merged into a neighbour
     emit({.kind = EventKind::VmaRemove, .pid = p.pid, .addr = gone.start, .end = gone.end});
   };
   if (merge_left) {

@@ -25,6 +25,7 @@ enum PageFlag : uint32_t {
   PG_mlocked = 1u << 10,
   PG_reserved = 1u << 11,
   PG_anon_exclusive = 1u << 12,  // PageAnonExclusive: only one process may map it
+  PG_uptodate = 1u << 13,
 };
 
 // Who a frame belongs to, for the reverse map.
@@ -34,6 +35,8 @@ enum class FrameOwner : uint8_t {
   ZeroPage,   // the shared zero page
   PageTable,  // a page-table page of process `owner_id`, level `index`
   Anon,       // anonymous page of anon identity `owner_id`, at page `index`
+  File,       // page-cache page of inode `owner_id`, at page `index`
+  Shmem,      // tmpfs page-cache page of inode `owner_id`, at page `index`
 };
 
 struct Frame {

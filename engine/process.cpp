@@ -42,6 +42,10 @@ SysResult Kernel::sys_fork(Pid pid) {
   cm.locked_vm = 0;  // mlock is not inherited
   procs_.emplace(cpid, std::move(child));
   Process& c = procs_.at(cpid);
+  // dup_fd: the child shares every open file description.
+  c.fds = parent->fds;
+  for (const auto& f : c.fds)
+    if (f) ++inodes_.at(f->ino).open_count;
 
   PageTables ppt = tables(*parent);
   PageTables cpt = tables(c);
@@ -56,12 +60,14 @@ SysResult Kernel::sys_fork(Pid pid) {
     if (pv.flags & VM_WIPEONFORK) {
       cv.anon = 0;  // the child starts with fresh zero-filled memory here
       c.mm.vmas.emplace(cv.start, cv);
+      if (cv.inode) ++inodes_.at(cv.inode).map_count;
       emit({.kind = EventKind::VmaInsert, .pid = cpid, .addr = cv.start, .end = cv.end});
       continue;
     }
     // anon_vma_fork: the child gets its own anon_vma, chained to the parent's.
     if (pv.anon) cv.anon = next_anon_id_++;
     c.mm.vmas.emplace(cv.start, cv);
+    if (cv.inode) ++inodes_.at(cv.inode).map_count;
     emit({.kind = EventKind::VmaInsert, .pid = cpid, .addr = cv.start, .end = cv.end});
     if (oom || !pv.anon) continue;  // vma_needs_copy: nothing to copy without anon pages
 
@@ -94,7 +100,7 @@ SysResult Kernel::sys_fork(Pid pid) {
         f.flags &= ~uint32_t{PG_anon_exclusive};
         ++f.mapcount;
         ++f.refcount;
-        ++c.mm.rss_anon;
+        ++rss_counter(c.mm, f);
       }
     }
   }

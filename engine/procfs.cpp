@@ -10,19 +10,20 @@ namespace vmplay::engine {
 namespace {
 
 // show_vma_header_prefix + the name padded to column 73 (seq_pad).
-void vma_header(std::string& out, const Vma& v) {
+void vma_header(std::string& out, const Vma& v, const Inode* ino) {
   char buf[160];
-  uint64_t off = v.inode ? v.pgoff << PAGE_SHIFT : 0;
+  uint64_t off = ino ? v.pgoff << PAGE_SHIFT : 0;
   int n = std::snprintf(buf, sizeof buf,
                         "%08" PRIx64 "-%08" PRIx64 " %c%c%c%c %08" PRIx64 " %02x:%02x %" PRIu64 " ",
                         v.start, v.end, (v.flags & VM_READ) ? 'r' : '-', (v.flags & VM_WRITE) ? 'w' : '-',
-                        (v.flags & VM_EXEC) ? 'x' : '-', (v.flags & VM_MAYSHARE) ? 's' : 'p', off, 0u, 0u,
-                        v.inode);
+                        (v.flags & VM_EXEC) ? 'x' : '-', (v.flags & VM_MAYSHARE) ? 's' : 'p', off,
+                        ino ? ino->dev_major : 0u, ino ? ino->dev_minor : 0u, ino ? ino->ino : uint64_t{0});
   out.append(buf, static_cast<size_t>(n));
-  if (!v.name.empty()) {
+  std::string name = ino ? ino->display_name() : v.name;
+  if (!name.empty()) {
     if (n < 72) out.append(static_cast<size_t>(72 - n), ' ');
     out.push_back(' ');
-    out += v.name;
+    out += name;
   }
   out.push_back('\n');
 }
@@ -57,11 +58,28 @@ std::string vm_flag_mnemonics(uint64_t flags) {
 
 }  // namespace
 
+std::optional<std::vector<uint8_t>> Kernel::peek(Pid pid, uint64_t addr, uint64_t n) const {
+  const Process* p = process(pid);
+  if (!p || p->state != ProcState::Running) return std::nullopt;
+  std::vector<uint8_t> out;
+  PageTables pt = tables(*p);
+  for (uint64_t i = 0; i < n; ++i) {
+    uint64_t a = addr + i;
+    if (a >= TASK_SIZE) return std::nullopt;
+    auto slot = pt.find_pte(a);
+    if (!slot) return std::nullopt;
+    uint64_t e = pt.get(*slot);
+    if (!(e & _PAGE_PRESENT)) return std::nullopt;
+    out.push_back(mem_.read_byte(pte_pfn(e), a & ~PAGE_MASK));
+  }
+  return out;
+}
+
 std::optional<std::string> Kernel::proc_maps(Pid pid) const {
   const Process* p = process(pid);
   if (!p || p->state != ProcState::Running) return std::nullopt;
   std::string out;
-  for (const auto& [s, v] : p->mm.vmas) vma_header(out, v);
+  for (const auto& [s, v] : p->mm.vmas) vma_header(out, v, v.inode ? inode(v.inode) : nullptr);
   return out;
 }
 
@@ -94,7 +112,7 @@ std::optional<std::string> Kernel::proc_smaps(Pid pid) const {
         (priv ? private_clean : shared_clean) += kPageSize;
       }
     });
-    vma_header(out, v);
+    vma_header(out, v, v.inode ? inode(v.inode) : nullptr);
     kb_line(out, "Size:", (v.end - v.start) >> 10);
     kb_line(out, "KernelPageSize:", kPageSize >> 10);
     kb_line(out, "MMUPageSize:", kPageSize >> 10);

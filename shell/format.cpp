@@ -1,6 +1,7 @@
 #include "shell/format.h"
 
 #include <cinttypes>
+#include <algorithm>
 #include <cstdio>
 
 namespace vmplay::shell {
@@ -53,7 +54,17 @@ constexpr Named kMadvise[] = {
     {"MADV_POPULATE_READ", MADV_POPULATE_READ}, {"MADV_POPULATE_WRITE", MADV_POPULATE_WRITE},
     {"MADV_DONTNEED_LOCKED", MADV_DONTNEED_LOCKED}, {"MADV_COLLAPSE", MADV_COLLAPSE},
 };
+constexpr Named kOpenFlags[] = {
+    {"O_CREAT", O_CREAT_}, {"O_EXCL", O_EXCL_}, {"O_NOCTTY", O_NOCTTY_}, {"O_TRUNC", O_TRUNC_},
+    {"O_APPEND", O_APPEND_}, {"O_NONBLOCK", O_NONBLOCK_}, {"O_DIRECTORY", O_DIRECTORY_},
+    {"O_NOFOLLOW", O_NOFOLLOW_}, {"O_CLOEXEC", O_CLOEXEC_},
+};
+constexpr Named kMsync[] = {{"MS_ASYNC", MS_ASYNC}, {"MS_INVALIDATE", MS_INVALIDATE}, {"MS_SYNC", MS_SYNC}};
+constexpr Named kMfd[] = {{"MFD_CLOEXEC", MFD_CLOEXEC}, {"MFD_ALLOW_SEALING", MFD_ALLOW_SEALING}};
 constexpr Named kOther[] = {
+    {"O_RDONLY", O_RDONLY_}, {"O_WRONLY", O_WRONLY_}, {"O_RDWR", O_RDWR_},
+    {"AT_FDCWD", static_cast<uint64_t>(AT_FDCWD_)},
+    {"SEEK_SET", SEEK_SET_}, {"SEEK_CUR", SEEK_CUR_}, {"SEEK_END", SEEK_END_},
     {"NULL", 0},
     {"PROT_NONE", PROT_NONE},
     {"MAP_ANON", MAP_ANONYMOUS},
@@ -131,14 +142,99 @@ std::optional<uint64_t> constant_value(std::string_view name) {
   for (const auto& n : kMapFlags) if (name == n.name) return n.value;
   for (const auto& n : kOther) if (name == n.name) return n.value;
   for (const auto& n : kMadvise) if (name == n.name) return n.value;
+  for (const auto& n : kOpenFlags) if (name == n.name) return n.value;
+  for (const auto& n : kMsync) if (name == n.name) return n.value;
+  for (const auto& n : kMfd) if (name == n.name) return n.value;
   return std::nullopt;
 }
+
+namespace {
+// Bits by name in table order, then what is left in hex; `empty` when nothing is set.
+template <size_t N>
+std::string bit_names(uint64_t v, const Named (&table)[N], std::string out, const char* empty) {
+  for (const auto& n : table) {
+    if (n.value && (v & n.value) == n.value) {
+      if (!out.empty()) out += '|';
+      out += n.name;
+      v &= ~n.value;
+    }
+  }
+  if (v) {
+    if (!out.empty()) out += '|';
+    out += hex(v);
+  }
+  return out.empty() ? empty : out;
+}
+}  // namespace
+
+std::string format_string(const std::string& bytes, size_t limit) {
+  std::string out = "\"";
+  size_t n = std::min(bytes.size(), limit);
+  for (size_t i = 0; i < n; ++i) {
+    auto c = static_cast<unsigned char>(bytes[i]);
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\t': out += "\\t"; break;
+      case '\r': out += "\\r"; break;
+      case '\v': out += "\\v"; break;
+      case '\f': out += "\\f"; break;
+      default:
+        if (c >= 0x20 && c < 0x7f) {
+          out += static_cast<char>(c);
+        } else {
+          // Octal, padded to three digits only when a digit follows (strace's rule).
+          bool digit_next = i + 1 < n && bytes[i + 1] >= '0' && bytes[i + 1] <= '9';
+          char buf[8];
+          std::snprintf(buf, sizeof buf, digit_next ? "\\%03o" : "\\%o", c);
+          out += buf;
+        }
+    }
+  }
+  out += '"';
+  if (bytes.size() > limit) out += "...";
+  return out;
+}
+
+std::string format_open_flags(uint64_t flags) {
+  uint64_t acc = flags & O_ACCMODE_;
+  std::string base = acc == O_RDONLY_ ? "O_RDONLY" : acc == O_WRONLY_ ? "O_WRONLY" : acc == O_RDWR_ ? "O_RDWR" : "O_ACCMODE";
+  return bit_names(flags & ~O_ACCMODE_, kOpenFlags, base, "O_RDONLY");
+}
+
+std::string format_mode(uint64_t mode) {
+  char buf[24];
+  std::snprintf(buf, sizeof buf, "0%" PRIo64, mode);
+  return mode ? buf : "000";
+}
+
+std::string format_dirfd(int64_t fd) { return fd == AT_FDCWD_ ? "AT_FDCWD" : std::to_string(fd); }
+
+std::string format_whence(uint64_t whence) {
+  switch (whence) {
+    case SEEK_SET_: return "SEEK_SET";
+    case SEEK_CUR_: return "SEEK_CUR";
+    case SEEK_END_: return "SEEK_END";
+  }
+  return std::to_string(static_cast<int64_t>(whence)) + " /* SEEK_??? */";
+}
+
+std::string format_stat(uint32_t mode, uint64_t size) {
+  std::string type = (mode & 0170000) == S_IFCHR_ ? "S_IFCHR" : "S_IFREG";
+  return "{st_mode=" + type + "|" + format_mode(mode & 07777) + ", st_size=" + std::to_string(size) + ", ...}";
+}
+
+std::string format_msync_flags(uint64_t flags) { return bit_names(flags, kMsync, "", "0"); }
+std::string format_mfd_flags(uint64_t flags) { return bit_names(flags, kMfd, "", "0"); }
 
 std::string format_madvise(uint64_t advice) {
   for (const auto& n : kMadvise)
     if (advice == n.value) return n.name;
   return hex(advice) + " /* MADV_??? */";
 }
+
+std::string file_page(const Event& e, const Kernel& k);
 
 std::optional<std::string> format_event(const Event& e, const Kernel& k) {
   switch (e.kind) {
@@ -171,6 +267,28 @@ std::optional<std::string> format_event(const Event& e, const Kernel& k) {
         case FaultKind::Oom:
           what = "out of memory (no free frame)";
           break;
+        case FaultKind::FileReadMajor:
+          what = "file, major (" + file_page(e, k) + " read from disk into frame " + hex(e.pfn.value) + "; " +
+                 std::to_string(e.value) + (e.value == 1 ? " page" : " pages") + " mapped)";
+          break;
+        case FaultKind::FileReadMinor:
+          what = "file, minor (" + file_page(e, k) + " found in the page cache, frame " + hex(e.pfn.value) + "; " +
+                 std::to_string(e.value) + (e.value == 1 ? " page" : " pages") + " mapped)";
+          break;
+        case FaultKind::FileCow:
+          what = std::string("file, ") + (e.level ? "major" : "minor") + " (copy-on-write: page-cache frame " +
+                 hex(e.value) + " copied into frame " + hex(e.pfn.value) + ")";
+          break;
+        case FaultKind::FileShared:
+          what = std::string("shared file, ") + (e.level ? "major" : "minor") + " (page-cache frame " +
+                 hex(e.pfn.value) + " mapped writable, now dirty)";
+          break;
+        case FaultKind::WpShared:
+          what = "write-protected shared page, minor (frame " + hex(e.pfn.value) + " now dirty and writable)";
+          break;
+        case FaultKind::SigBus:
+          what = "past the end of the file";
+          break;
         case FaultKind::None:
           return std::nullopt;
       }
@@ -191,6 +309,17 @@ std::optional<std::string> format_event(const Event& e, const Kernel& k) {
     default:
       return std::nullopt;
   }
+}
+
+// "page 3 of /etc/hosts" for a fault event on a file VMA.
+std::string file_page(const Event& e, const Kernel& k) {
+  const Process* p = k.process(e.pid);
+  if (!p) return "page";
+  const Vma* v = p->mm.vma_at(e.addr);
+  if (!v || !v->inode) return "page";
+  const Inode* ino = k.inode(v->inode);
+  uint64_t index = v->pgoff + (((e.addr & PAGE_MASK) - v->start) >> PAGE_SHIFT);
+  return "page " + std::to_string(index) + " of " + (ino ? ino->display_name() : std::string("?"));
 }
 
 }  // namespace vmplay::shell

@@ -20,6 +20,17 @@ std::string format_madvise(uint64_t advice);  // MADV_DONTNEED
 // " = 0x7ffff7ffd000" / " = -1 ENOMEM (Cannot allocate memory)"
 std::string format_result(const engine::SysResult& r, bool as_pointer);
 
+// A buffer the way strace prints it: "text\n\177ELF"..., at most `limit` bytes
+// (strace's -s 32), then "..." when there was more.
+std::string format_string(const std::string& bytes, size_t limit);
+std::string format_open_flags(uint64_t flags);   // O_RDWR|O_CREAT|O_TRUNC
+std::string format_mode(uint64_t mode);          // 0644
+std::string format_dirfd(int64_t fd);            // AT_FDCWD or the number
+std::string format_whence(uint64_t whence);      // SEEK_SET
+std::string format_stat(uint32_t mode, uint64_t size);  // {st_mode=S_IFREG|0644, st_size=62, ...}
+std::string format_msync_flags(uint64_t flags);  // MS_SYNC|MS_INVALIDATE
+std::string format_mfd_flags(uint64_t flags);    // MFD_CLOEXEC
+
 // Looks up a constant: PROT_*, MAP_*, NULL.
 std::optional<uint64_t> constant_value(std::string_view name);
 

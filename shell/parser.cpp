@@ -7,9 +7,9 @@ namespace vmplay::shell {
 namespace {
 
 struct Token {
-  enum class Kind { End, Ident, Number, Char, Punct, Bad } kind = Kind::End;
+  enum class Kind { End, Ident, Number, Char, String, Punct, Bad } kind = Kind::End;
   Span span;
-  std::string text;  // Ident text, or the punctuation character
+  std::string text;  // Ident text, the punctuation, or a string's bytes
   uint64_t number = 0;
   std::string bad;   // Bad: why
 };
@@ -28,6 +28,8 @@ class Parser {
   void advance();
   bool lex_number(Token& t);
   bool lex_char(Token& t);
+  bool lex_string(Token& t);
+  bool lex_escape(Token& t, uint64_t& v);
 
   // ---- grammar, one function per rule ----
   bool parse_pidtag(Stmt& st);
@@ -53,6 +55,7 @@ class Parser {
       case Token::Kind::Ident: return "'" + t.text + "'";
       case Token::Kind::Number: return "number " + t.text;
       case Token::Kind::Char: return "character " + t.text;
+      case Token::Kind::String: return "a string";
       case Token::Kind::Punct: return "'" + t.text + "'";
       case Token::Kind::Bad: return t.bad;
     }
@@ -91,7 +94,13 @@ void Parser::advance() {
     lex_number(t);
   } else if (c == '\'') {
     lex_char(t);
-  } else if (std::string_view("()[],=|+-#").find(c) != std::string_view::npos) {
+  } else if (c == '"') {
+    lex_string(t);
+  } else if (c == '.' && s_.substr(pos_, 3) == "...") {
+    t.kind = Token::Kind::Punct;
+    t.text = "...";
+    pos_ += 3;
+  } else if (std::string_view("()[]{},=|+-#").find(c) != std::string_view::npos) {
     t.kind = Token::Kind::Punct;
     t.text = std::string(1, c);
     ++pos_;
@@ -160,30 +169,15 @@ bool Parser::lex_char(Token& t) {
     return false;
   };
   if (pos_ >= s_.size()) return bad("unterminated character literal");
-  uint64_t v;
+  uint64_t v = 0;
   if (s_[pos_] == '\\') {
     ++pos_;
     if (pos_ >= s_.size()) return bad("unterminated character literal");
-    char e = s_[pos_++];
-    switch (e) {
-      case 'n': v = '\n'; break;
-      case 't': v = '\t'; break;
-      case 'r': v = '\r'; break;
-      case '0': v = 0; break;
-      case '\\': v = '\\'; break;
-      case '\'': v = '\''; break;
-      case 'x': {
-        int n = 0;
-        v = 0;
-        while (n < 2 && pos_ < s_.size() && std::isxdigit(static_cast<unsigned char>(s_[pos_]))) {
-          char d = static_cast<char>(std::tolower(static_cast<unsigned char>(s_[pos_++])));
-          v = v * 16 + static_cast<uint64_t>(std::isdigit(static_cast<unsigned char>(d)) ? d - '0' : d - 'a' + 10);
-          ++n;
-        }
-        if (n == 0) return bad("'\\x' needs one or two hexadecimal digits");
-        break;
-      }
-      default: return bad("unknown escape in character literal (use \\n \\t \\r \\0 \\\\ \\' or \\xNN)");
+    if (!lex_escape(t, v)) {
+      std::string why = t.bad;
+      bad("");
+      t.bad = why;
+      return false;
     }
   } else {
     v = static_cast<unsigned char>(s_[pos_++]);
@@ -194,6 +188,86 @@ bool Parser::lex_char(Token& t) {
   t.kind = Token::Kind::Char;
   t.number = v;
   t.text = std::string(s_.substr(b, pos_ - b));
+  return true;
+}
+
+bool Parser::lex_escape(Token& t, uint64_t& v) {
+  // At the character after a backslash.
+  char e = s_[pos_++];
+  switch (e) {
+    case 'n': v = '\n'; return true;
+    case 't': v = '\t'; return true;
+    case 'r': v = '\r'; return true;
+    case 'v': v = '\v'; return true;
+    case 'f': v = '\f'; return true;
+    case '\\': v = '\\'; return true;
+    case '\'': v = '\''; return true;
+    case '"': v = '"'; return true;
+    case 'x': {
+      int n = 0;
+      v = 0;
+      while (n < 2 && pos_ < s_.size() && std::isxdigit(static_cast<unsigned char>(s_[pos_]))) {
+        char d = static_cast<char>(std::tolower(static_cast<unsigned char>(s_[pos_++])));
+        v = v * 16 + static_cast<uint64_t>(std::isdigit(static_cast<unsigned char>(d)) ? d - '0' : d - 'a' + 10);
+        ++n;
+      }
+      if (n == 0) {
+        t.kind = Token::Kind::Bad;
+        t.bad = "'\\x' needs one or two hexadecimal digits";
+        return false;
+      }
+      return true;
+    }
+    default:
+      if (e >= '0' && e <= '7') {
+        // Octal, one to three digits, as strace writes bytes it cannot show.
+        v = static_cast<uint64_t>(e - '0');
+        for (int n = 1; n < 3 && pos_ < s_.size() && s_[pos_] >= '0' && s_[pos_] <= '7'; ++n)
+          v = v * 8 + static_cast<uint64_t>(s_[pos_++] - '0');
+        if (v > 0xff) {
+          t.kind = Token::Kind::Bad;
+          t.bad = "octal escape above \\377";
+          return false;
+        }
+        return true;
+      }
+      t.kind = Token::Kind::Bad;
+      t.bad = std::string("unknown escape '\\") + e + "'";
+      return false;
+  }
+}
+
+bool Parser::lex_string(Token& t) {
+  ++pos_;  // opening quote
+  std::string bytes;
+  while (true) {
+    if (pos_ >= s_.size()) {
+      t.kind = Token::Kind::Bad;
+      t.bad = "unterminated string: expected a closing \"";
+      return false;
+    }
+    char c = s_[pos_];
+    if (c == '"') {
+      ++pos_;
+      break;
+    }
+    if (c == '\\') {
+      ++pos_;
+      if (pos_ >= s_.size()) continue;
+      uint64_t v = 0;
+      if (!lex_escape(t, v)) {
+        while (pos_ < s_.size() && s_[pos_] != '"') ++pos_;
+        if (pos_ < s_.size()) ++pos_;
+        return false;
+      }
+      bytes.push_back(static_cast<char>(v));
+      continue;
+    }
+    bytes.push_back(c);
+    ++pos_;
+  }
+  t.kind = Token::Kind::String;
+  t.text = std::move(bytes);
   return true;
 }
 
@@ -425,7 +499,37 @@ bool Parser::parse_term(Expr& e) {
       e.name = tok_.text;
       advance();
       return true;
+    case Token::Kind::String:
+      e.kind = Expr::Kind::String;
+      e.name = tok_.text;
+      advance();
+      if (is_punct('.') || (tok_.kind == Token::Kind::Punct && tok_.text == "...")) {
+        e.truncated = true;
+        e.span.end = tok_.span.end;
+        advance();
+      }
+      return true;
     case Token::Kind::Punct:
+      if (is_punct('{')) {
+        // A struct as strace prints it ({st_mode=S_IFREG|0644, ...}): skipped whole.
+        uint32_t b = tok_.span.begin;
+        int depth = 0;
+        size_t i = b;
+        for (; i < s_.size(); ++i) {
+          if (s_[i] == '{') ++depth;
+          if (s_[i] == '}' && --depth == 0) break;
+          if (s_[i] == '"') {
+            for (++i; i < s_.size() && s_[i] != '"'; ++i)
+              if (s_[i] == '\\') ++i;
+          }
+        }
+        if (i >= s_.size()) return fail("unterminated '{': expected '}'", tok_.span);
+        pos_ = i + 1;
+        e.kind = Expr::Kind::Struct;
+        e.span = Span{b, static_cast<uint32_t>(pos_)};
+        advance();
+        return true;
+      }
       if (is_punct('-')) {
         advance();
         Expr k;

@@ -14,9 +14,11 @@
 //   call     := IDENT '(' [ expr { ',' expr } ] ')'
 //   result   := [ '-' ] NUMBER [ IDENT [ '(' any* ')' ] ]   = 0x7f.. | = -1 ENOMEM (Cannot ...)
 //   expr     := term { ( '|' | '+' | '-' ) term }
-//   term     := NUMBER | CHAR | IDENT | '-' term | '(' expr ')'
+//   term     := NUMBER | CHAR | STRING [ '...' ] | IDENT | '-' term | '(' expr ')'
+//             | '{' any* '}'                          a struct as strace prints it (ignored)
 //   NUMBER   := decimal | 0x hex | 0 octal
 //   CHAR     := 'A' | '\n' | '\0' | '\x41'
+//   STRING   := "text" with C escapes (\n \t \" \\ \xNN \NNN octal), as strace prints buffers
 //
 // Every node carries its source span, so errors point at the column.
 #pragma once
@@ -35,10 +37,11 @@ struct Span {
 };
 
 struct Expr {
-  enum class Kind { Number, Char, Name, Neg, Binary } kind = Kind::Number;
+  enum class Kind { Number, Char, String, Struct, Name, Neg, Binary } kind = Kind::Number;
   Span span;
   uint64_t number = 0;     // Number, Char
-  std::string name;        // Name
+  std::string name;        // Name; String: the bytes
+  bool truncated = false;  // String followed by "..." (strace cut it short)
   char op = 0;             // Binary: '|', '+', '-'
   std::vector<Expr> kids;  // Neg: 1, Binary: 2
 };

@@ -2,6 +2,7 @@
 
 #include <cinttypes>
 #include <cstdio>
+#include <map>
 
 #include "shell/format.h"
 
@@ -13,21 +14,37 @@ namespace {
 
 struct SyscallInfo {
   const char* name;
-  size_t nargs;
+  size_t min_args, max_args;
   const char* signature;
+  // One letter per argument: n a number, s a "string", b a buffer (an address or a
+  // "string" of the bytes themselves), x anything (a {struct} strace printed).
+  const char* kinds;
 };
 
 constexpr SyscallInfo kSyscalls[] = {
-    {"mmap", 6, "mmap(addr, length, prot, flags, fd, offset)"},
-    {"munmap", 2, "munmap(addr, length)"},
-    {"mprotect", 3, "mprotect(addr, length, prot)"},
-    {"madvise", 3, "madvise(addr, length, advice)"},
-    {"getpid", 0, "getpid()"},
-    {"fork", 0, "fork()"},
-    {"exit_group", 1, "exit_group(status)"},
-    {"exit", 1, "exit(status)"},
-    {"wait4", 4, "wait4(pid, NULL, 0, NULL)"},
-    {"kill", 2, "kill(pid, sig)"},
+    {"mmap", 6, 6, "mmap(addr, length, prot, flags, fd, offset)", "nnnnnn"},
+    {"munmap", 2, 2, "munmap(addr, length)", "nn"},
+    {"mprotect", 3, 3, "mprotect(addr, length, prot)", "nnn"},
+    {"madvise", 3, 3, "madvise(addr, length, advice)", "nnn"},
+    {"msync", 3, 3, "msync(addr, length, flags)", "nnn"},
+    {"getpid", 0, 0, "getpid()", ""},
+    {"fork", 0, 0, "fork()", ""},
+    {"exit_group", 1, 1, "exit_group(status)", "n"},
+    {"exit", 1, 1, "exit(status)", "n"},
+    {"wait4", 4, 4, "wait4(pid, NULL, 0, NULL)", "nnnn"},
+    {"kill", 2, 2, "kill(pid, sig)", "nn"},
+    {"open", 2, 3, "open(\"path\", flags[, mode])", "snn"},
+    {"openat", 3, 4, "openat(AT_FDCWD, \"path\", flags[, mode])", "nsnn"},
+    {"close", 1, 1, "close(fd)", "n"},
+    {"read", 3, 3, "read(fd, buf, count)", "nnn"},
+    {"write", 3, 3, "write(fd, buf or \"bytes\", count)", "nbn"},
+    {"pread64", 4, 4, "pread64(fd, buf, count, offset)", "nnnn"},
+    {"pwrite64", 4, 4, "pwrite64(fd, buf or \"bytes\", count, offset)", "nbnn"},
+    {"lseek", 3, 3, "lseek(fd, offset, whence)", "nnn"},
+    {"ftruncate", 2, 2, "ftruncate(fd, length)", "nn"},
+    {"fstat", 2, 2, "fstat(fd, buf)", "nx"},
+    {"unlink", 1, 1, "unlink(\"path\")", "s"},
+    {"memfd_create", 2, 2, "memfd_create(\"name\", flags)", "sn"},
 };
 
 const SyscallInfo* find_syscall(std::string_view name) {
@@ -96,6 +113,8 @@ const char* owner_name(FrameOwner o) {
     case FrameOwner::ZeroPage: return "zero";
     case FrameOwner::PageTable: return "pagetable";
     case FrameOwner::Anon: return "anon";
+    case FrameOwner::File: return "file";
+    case FrameOwner::Shmem: return "shmem";
   }
   return "?";
 }
@@ -141,6 +160,10 @@ Session::Eval Session::eval(const Expr& e) const {
     case Expr::Kind::Number:
     case Expr::Kind::Char:
       return {e.number, std::nullopt};
+    case Expr::Kind::String:
+      return {0, ParseError{"a string cannot be used as a number here", e.span}};
+    case Expr::Kind::Struct:
+      return {0, ParseError{"a {struct} cannot be used as a number here", e.span}};
     case Expr::Kind::Name: {
       auto v = vars_.find(e.name);
       if (v != vars_.end()) return {v->second, std::nullopt};
@@ -255,21 +278,45 @@ void Session::run_call(const Stmt& st, Pid pid, Output& out) {
     refuse(out, "unknown system call '" + c.name + "' (vmplay knows: " + known_syscalls() + ")", c.name_span);
     return;
   }
-  if (c.args.size() != info->nargs) {
-    refuse(out, c.name + " takes " + std::to_string(info->nargs) + " argument" +
-                    (info->nargs == 1 ? "" : "s") + ", got " + std::to_string(c.args.size()) + ": " +
-                    info->signature,
+  if (c.args.size() < info->min_args || c.args.size() > info->max_args) {
+    std::string want = info->min_args == info->max_args
+                           ? std::to_string(info->min_args)
+                           : std::to_string(info->min_args) + " or " + std::to_string(info->max_args);
+    refuse(out, c.name + " takes " + want + " argument" + (info->max_args == 1 ? "" : "s") + ", got " +
+                    std::to_string(c.args.size()) + ": " + info->signature,
            c.span);
     return;
   }
-  std::vector<uint64_t> a;
-  for (const Expr& e : c.args) {
+  std::vector<uint64_t> a(info->max_args, 0);
+  std::vector<std::optional<std::string>> strs(info->max_args);
+  for (size_t i = 0; i < c.args.size(); ++i) {
+    const Expr& e = c.args[i];
+    char kind = info->kinds[i];
+    if (e.kind == Expr::Kind::String) {
+      if (kind == 's' || kind == 'b') {
+        strs[i] = e.name;
+        continue;
+      }
+      refuse(out, "argument " + std::to_string(i + 1) + " of " + c.name + " is a number or an address, not a string",
+             e.span);
+      return;
+    }
+    if (e.kind == Expr::Kind::Struct) {
+      if (kind == 'x') continue;
+      refuse(out, "a {struct} is only accepted where strace prints one (fstat's buffer)", e.span);
+      return;
+    }
+    if (kind == 's') {
+      refuse(out, "argument " + std::to_string(i + 1) + " of " + c.name + " is a \"string\" in double quotes",
+             e.span);
+      return;
+    }
     Eval v = eval(e);
     if (v.error) {
       refuse(out, v.error->message, v.error->span);
       return;
     }
-    a.push_back(v.value);
+    a[i] = v.value;
   }
   if (!st.target.empty() && constant_value(st.target)) {
     refuse(out, "'" + st.target + "' is a constant and cannot be assigned", st.target_span);
@@ -302,6 +349,66 @@ void Session::run_call(const Stmt& st, Pid pid, Output& out) {
     }
     r = kernel_.sys_madvise(pid, a[0], a[1], advice);
     text = "madvise(" + format_pointer(a[0]) + ", " + std::to_string(a[1]) + ", " + format_madvise(a[2]) + ")";
+  } else if (c.name == "msync") {
+    r = kernel_.sys_msync(pid, a[0], a[1], a[2]);
+    text = "msync(" + format_pointer(a[0]) + ", " + std::to_string(a[1]) + ", " + format_msync_flags(a[2]) + ")";
+  } else if (c.name == "open" || c.name == "openat") {
+    size_t o = c.name == "openat" ? 1 : 0;
+    int64_t dirfd = o ? static_cast<int64_t>(static_cast<int32_t>(a[0])) : AT_FDCWD_;
+    const std::string& path = *strs[o];
+    uint64_t flags = a[o + 1], mode = c.args.size() > o + 2 ? a[o + 2] : 0;
+    r = kernel_.sys_openat(pid, dirfd, path, flags, mode);
+    text = c.name + "(" + (o ? format_dirfd(dirfd) + ", " : std::string()) + format_string(path, path.size()) +
+           ", " + format_open_flags(flags) + ((flags & O_CREAT_) ? ", " + format_mode(mode) : std::string()) + ")";
+  } else if (c.name == "close") {
+    r = kernel_.sys_close(pid, static_cast<int32_t>(a[0]));
+    text = "close(" + std::to_string(static_cast<int32_t>(a[0])) + ")";
+  } else if (c.name == "read" || c.name == "pread64") {
+    bool p64 = c.name == "pread64";
+    IoResult io = p64 ? kernel_.sys_pread64(pid, static_cast<int32_t>(a[0]), a[1], a[2], a[3])
+                      : kernel_.sys_read(pid, static_cast<int32_t>(a[0]), a[1], a[2]);
+    r = io.r;
+    std::string shown = r.is_ok() ? format_string(std::string(io.data.begin(), io.data.end()), 32) : hex(a[1]);
+    text = c.name + "(" + std::to_string(static_cast<int32_t>(a[0])) + ", " + shown + ", " + std::to_string(a[2]) +
+           (p64 ? ", " + std::to_string(static_cast<int64_t>(a[3])) : std::string()) + ")";
+  } else if (c.name == "write" || c.name == "pwrite64") {
+    bool p64 = c.name == "pwrite64";
+    std::vector<uint8_t> bytes;
+    if (strs[1]) bytes.assign(strs[1]->begin(), strs[1]->end());
+    const std::vector<uint8_t>* lit = strs[1] ? &bytes : nullptr;
+    r = p64 ? kernel_.sys_pwrite64(pid, static_cast<int32_t>(a[0]), a[1], a[2], a[3], lit)
+            : kernel_.sys_write(pid, static_cast<int32_t>(a[0]), a[1], a[2], lit);
+    // The bytes shown are the ones the program handed over, as strace shows them
+    // (read after the call, when copy_from_user has faulted the buffer in).
+    std::string shown;
+    if (strs[1]) {
+      shown = format_string(std::string(bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(
+                                                             std::min<uint64_t>(a[2], bytes.size()))), 32);
+    } else if (auto got = kernel_.peek(pid, a[1], std::min<uint64_t>(a[2], 33))) {
+      shown = format_string(std::string(got->begin(), got->end()), 32);
+    } else {
+      shown = hex(a[1]);
+    }
+    text = c.name + "(" + std::to_string(static_cast<int32_t>(a[0])) + ", " + shown + ", " + std::to_string(a[2]) +
+           (p64 ? ", " + std::to_string(static_cast<int64_t>(a[3])) : std::string()) + ")";
+  } else if (c.name == "lseek") {
+    r = kernel_.sys_lseek(pid, static_cast<int32_t>(a[0]), static_cast<int64_t>(a[1]), static_cast<int64_t>(a[2]));
+    text = "lseek(" + std::to_string(static_cast<int32_t>(a[0])) + ", " + std::to_string(static_cast<int64_t>(a[1])) +
+           ", " + format_whence(a[2]) + ")";
+  } else if (c.name == "ftruncate") {
+    r = kernel_.sys_ftruncate(pid, static_cast<int32_t>(a[0]), static_cast<int64_t>(a[1]));
+    text = "ftruncate(" + std::to_string(static_cast<int32_t>(a[0])) + ", " + std::to_string(static_cast<int64_t>(a[1])) + ")";
+  } else if (c.name == "fstat") {
+    StatResult stat;
+    r = kernel_.sys_fstat(pid, static_cast<int32_t>(a[0]), &stat);
+    text = "fstat(" + std::to_string(static_cast<int32_t>(a[0])) + ", " +
+           (r.is_ok() ? format_stat(stat.mode, stat.size) : hex(a[1])) + ")";
+  } else if (c.name == "unlink") {
+    r = kernel_.sys_unlink(pid, *strs[0]);
+    text = "unlink(" + format_string(*strs[0], strs[0]->size()) + ")";
+  } else if (c.name == "memfd_create") {
+    r = kernel_.sys_memfd_create(pid, *strs[0], a[1]);
+    text = "memfd_create(" + format_string(*strs[0], strs[0]->size()) + ", " + format_mfd_flags(a[1]) + ")";
   } else if (c.name == "getpid") {
     r = kernel_.sys_getpid(pid);
     text = "getpid()";
@@ -447,6 +554,23 @@ void Session::run_cat(const Stmt& st, Pid pid, Output& out) {
 
 void Session::append_events(Output& out, Pid pid, bool tag) {
   std::vector<Event> evs = kernel_.drain_events();
+  // Page-cache traffic is summed per file: "32 pages of X read from disk".
+  std::map<uint64_t, uint64_t> disk_reads, writebacks;
+  for (const Event& e : evs) {
+    if (e.kind == EventKind::PageCacheAdd && e.level == 1) ++disk_reads[e.value];
+    if (e.kind == EventKind::Writeback) ++writebacks[e.value];
+  }
+  auto file_name = [&](uint64_t key) {
+    const Inode* ino = kernel_.inode(key);
+    return ino ? ino->display_name() : std::string("?");
+  };
+  auto pages = [](uint64_t n) { return std::to_string(n) + (n == 1 ? " page" : " pages"); };
+  for (const auto& [key, n] : disk_reads)
+    out.lines.push_back({LineKind::Event, "--- page cache: " + pages(n) + " of " + file_name(key) +
+                                              " read from disk" + (n > 1 ? " (readahead)" : "") + " ---"});
+  for (const auto& [key, n] : writebacks)
+    out.lines.push_back({LineKind::Event, "--- writeback: " + pages(n) + " of " + file_name(key) +
+                                              " written to disk ---"});
   for (const Event& e : evs) {
     if (auto s = format_event(e, kernel_)) {
       LineKind kind = (e.kind == EventKind::Fault) ? LineKind::Event : LineKind::Signal;
@@ -466,6 +590,9 @@ std::string Session::help_text() {
          "  mprotect(p, 4096, PROT_READ)\n"
          "  madvise(p, 8192, MADV_DONTNEED)\n"
          "  cat /proc/self/maps     the address space, as Linux prints it\n"
+         "  fd = open(\"/home/user/words.txt\", O_RDONLY)   files: open, read, write, lseek,\n"
+         "  f = mmap(NULL, 8192, PROT_READ, MAP_PRIVATE, fd, 0)    close, ftruncate, fstat, unlink,\n"
+         "                                                          memfd_create, msync\n"
          "  getpid()\n"
          "  fork()                  a child sharing private pages copy-on-write\n"
          "  exit(0), wait4(-1, NULL, 0, NULL), kill(2, SIGKILL)\n"

@@ -42,3 +42,17 @@ TEST_CASE("format: fault and signal events") {
   CHECK(*format_event(x, k) == "+++ killed by SIGSEGV +++");
   CHECK_FALSE(format_event(Event{.kind = EventKind::PteSet}, k));
 }
+
+TEST_CASE("format: strings, flags and structs the way strace prints them") {
+  CHECK(format_string("hello\n", 32) == "\"hello\\n\"");
+  CHECK(format_string(std::string("\177ELF\2\1\1\0", 8), 32) == "\"\\177ELF\\2\\1\\1\\0\"");
+  CHECK(format_string(std::string("\0" "12", 3), 32) == "\"\\00012\"");  // padded before a digit
+  CHECK(format_string(std::string(40, 'a'), 32) == "\"" + std::string(32, 'a') + "\"...");
+  CHECK(format_open_flags(O_RDONLY_) == "O_RDONLY");
+  CHECK(format_open_flags(O_RDWR_ | O_CREAT_ | O_TRUNC_ | O_CLOEXEC_) == "O_RDWR|O_CREAT|O_TRUNC|O_CLOEXEC");
+  CHECK(format_mode(0644) == "0644");
+  CHECK(format_stat(S_IFREG_ | 0644, 62) == "{st_mode=S_IFREG|0644, st_size=62, ...}");
+  CHECK(format_msync_flags(MS_SYNC | MS_INVALIDATE) == "MS_INVALIDATE|MS_SYNC");
+  CHECK(format_mfd_flags(0) == "0");
+  CHECK(format_whence(SEEK_END_) == "SEEK_END");
+}

@@ -90,3 +90,17 @@ TEST_CASE("parser: errors say what was expected and point at the column") {
   CHECK(bad("cat").message.find("expected a path") == 0);
   CHECK(bad(std::string(5000, 'x')).message.find("limit is 4096") != std::string::npos);
 }
+
+TEST_CASE("parser: strings with strace's escapes, truncation marks and structs") {
+  Stmt s = ok("write(1, \"hi\\n\\t\\\"q\\\\ \\177ELF\\0\", 12)");
+  CHECK(s.call->args[1].kind == Expr::Kind::String);
+  CHECK(s.call->args[1].name == std::string("hi\n\t\"q\\ \177ELF\0", 13));
+  Stmt t = ok("read(3, \"\\177ELF\\2\\1\\1\"..., 832) = 832");
+  CHECK(t.call->args[1].truncated);
+  CHECK(t.call->args[1].name == "\177ELF\2\1\1");
+  Stmt f = ok("fstat(3, {st_mode=S_IFREG|0644, st_size=62, ...}) = 0");
+  CHECK(f.call->args[1].kind == Expr::Kind::Struct);
+  CHECK(bad("open(\"/etc/hosts, O_RDONLY)").message == "unterminated string: expected a closing \"");
+  CHECK(bad("write(1, \"\\q\", 1)").message == "unknown escape '\\q'");
+  CHECK(bad("fstat(3, {st_mode=0").message == "unterminated '{': expected '}'");
+}

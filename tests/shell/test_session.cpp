@@ -144,3 +144,21 @@ TEST_CASE("session: fork, [pid N], exit, wait4 and kill in strace form") {
   CHECK(o.lines[0].text == "exit_group(0) = ?");
   CHECK(o.lines[1].text == "+++ exited with 0 +++");
 }
+
+TEST_CASE("session: files in strace form; a string where a number belongs is refused") {
+  Session s;
+  CHECK(run(s, "fd = openat(AT_FDCWD, \"/etc/hosts\", O_RDONLY|O_CLOEXEC)").lines[0].text ==
+        "openat(AT_FDCWD, \"/etc/hosts\", O_RDONLY|O_CLOEXEC) = 3");
+  run(s, "b = mmap(NULL, 4096, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0)");
+  Output o = run(s, "read(fd, b, 4096)");
+  CHECK(o.lines[0].text == "read(3, \"127.0.0.1\\tlocalhost\\n::1\\tlocalhos\"..., 4096) = 61");
+  CHECK(run(s, "write(1, b, 9)").lines[0].text == "write(1, \"127.0.0.1\", 9) = 9");
+  CHECK(run(s, "fstat(fd, {})").lines[0].text == "fstat(3, {st_mode=S_IFREG|0644, st_size=61, ...}) = 0");
+  o = run(s, "read(\"3\", b, 1)");
+  CHECK_FALSE(o.ok);
+  CHECK(o.error_message == "argument 1 of read is a number or an address, not a string");
+  o = run(s, "open(/etc/hosts, O_RDONLY)");
+  CHECK_FALSE(o.ok);
+  o = run(s, "open(fd, O_RDONLY)");
+  CHECK(o.error_message == "argument 1 of open is a \"string\" in double quotes");
+}

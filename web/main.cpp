@@ -1,0 +1,324 @@
+// web/: the front end's entry point, native (vmplay-gui: SDL2 + OpenGL 3) and in the
+// browser (vmplay.js + vmplay.wasm: SDL2 + WebGL2). One code path; the differences
+// are the GL context, the main loop and, on the web, the canvas size and JS API.
+#include <SDL.h>
+
+#include <array>
+#include <cmath>
+#include <cstdio>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "imgui.h"
+#include "imgui_impl_opengl3.h"
+#include "imgui_impl_sdl2.h"
+#include "web/app.h"
+
+#ifdef __EMSCRIPTEN__
+#include <GLES3/gl3.h>
+#include <emscripten.h>
+#include <emscripten/html5.h>
+#else
+#include <SDL_opengl.h>
+#endif
+
+// The embedded JetBrains Mono (generated at build time by web/embed_file.cmake).
+extern const unsigned char vmplay_font_ttf[];
+extern const unsigned int vmplay_font_ttf_size;
+
+namespace {
+
+constexpr float kFontPx = 15.0f;
+
+struct Gui {
+  SDL_Window* window = nullptr;
+  SDL_GLContext gl = nullptr;
+  vmplay::web::App* app = nullptr;
+  float font_scale = 0.0f;  // the pixel ratio the font atlas was built for
+  bool done = false;
+};
+
+Gui g_gui;
+
+// Rasterises the font at the pixel ratio so text is sharp on HiDPI screens, and
+// scales it back to points for layout.
+void load_fonts(float ratio) {
+  ImGuiIO& io = ImGui::GetIO();
+  io.Fonts->Clear();
+  ImFontConfig cfg;
+  cfg.FontDataOwnedByAtlas = false;  // the array is static
+  cfg.OversampleH = 2;
+  cfg.OversampleV = 1;
+  std::snprintf(cfg.Name, sizeof cfg.Name, "JetBrains Mono %.0fpx", static_cast<double>(kFontPx));
+  io.Fonts->AddFontFromMemoryTTF(const_cast<unsigned char*>(vmplay_font_ttf), static_cast<int>(vmplay_font_ttf_size),
+                                 std::round(kFontPx * ratio), &cfg);
+  io.FontGlobalScale = 1.0f / ratio;
+  g_gui.font_scale = ratio;
+}
+
+float pixel_ratio() {
+#ifdef __EMSCRIPTEN__
+  return static_cast<float>(emscripten_get_device_pixel_ratio());
+#else
+  int w = 0, h = 0, dw = 0, dh = 0;
+  SDL_GetWindowSize(g_gui.window, &w, &h);
+  SDL_GL_GetDrawableSize(g_gui.window, &dw, &dh);
+  return w > 0 && dw > 0 ? static_cast<float>(dw) / static_cast<float>(w) : 1.0f;
+#endif
+}
+
+void set_style() {
+  ImGui::StyleColorsDark();
+  ImGuiStyle& s = ImGui::GetStyle();
+  s.WindowRounding = 0.0f;
+  s.WindowBorderSize = 0.0f;
+  s.FrameRounding = 3.0f;
+  s.WindowPadding = ImVec2(8.0f, 6.0f);
+  s.FramePadding = ImVec2(6.0f, 4.0f);
+  s.ItemSpacing = ImVec2(8.0f, 5.0f);
+  s.CellPadding = ImVec2(6.0f, 2.0f);
+  s.ScrollbarSize = 12.0f;
+  ImVec4* c = s.Colors;
+  c[ImGuiCol_WindowBg] = ImVec4(0.105f, 0.113f, 0.137f, 1.0f);
+  c[ImGuiCol_ChildBg] = ImVec4(0.0f, 0.0f, 0.0f, 0.0f);
+  c[ImGuiCol_TitleBg] = ImVec4(0.15f, 0.17f, 0.22f, 1.0f);
+  c[ImGuiCol_TitleBgActive] = ImVec4(0.15f, 0.17f, 0.22f, 1.0f);
+  c[ImGuiCol_FrameBg] = ImVec4(0.16f, 0.18f, 0.23f, 1.0f);
+  c[ImGuiCol_TableRowBgAlt] = ImVec4(1.0f, 1.0f, 1.0f, 0.025f);
+  c[ImGuiCol_Header] = ImVec4(0.26f, 0.45f, 0.80f, 0.25f);
+  c[ImGuiCol_HeaderHovered] = ImVec4(0.26f, 0.55f, 0.90f, 0.30f);
+  c[ImGuiCol_HeaderActive] = ImVec4(0.26f, 0.55f, 0.90f, 0.45f);
+}
+
+// Feeds SDL's events to ImGui a frame's worth at a time. ImGui's own trickling
+// (io.ConfigInputTrickleEventQueue) spends a frame or two per typed character, so a
+// pasted or scripted line (a Playwright test typing) takes seconds. Instead we pass
+// printable typing through at once and cut the batch only where ImGui would misread
+// it: a key or button released in the frame it was pressed in, text after an editing
+// key (InputText applies characters before keys), so order and clicks survive.
+class EventBatcher {
+ public:
+  // Returns false when the event must wait for the next frame (and so must all after it).
+  bool accept(const SDL_Event& e) {
+    switch (e.type) {
+      case SDL_KEYDOWN:
+      case SDL_KEYUP: {
+        const bool control = is_control(e.key.keysym);
+        const auto sc = static_cast<size_t>(e.key.keysym.scancode);
+        if (sc >= pressed_.size()) return true;
+        if (control && e.type == SDL_KEYUP && pressed_[sc]) return false;
+        if (control && e.type == SDL_KEYDOWN && control_seen_ && pressed_[sc]) return false;
+        if (control) {
+          control_seen_ = true;
+          if (e.type == SDL_KEYDOWN) pressed_[sc] = true;
+        }
+        return true;
+      }
+      case SDL_TEXTINPUT:
+        return !control_seen_;
+      case SDL_MOUSEBUTTONDOWN:
+      case SDL_MOUSEBUTTONUP: {
+        const unsigned b = e.button.button & 7u;
+        if (e.type == SDL_MOUSEBUTTONUP && (buttons_ & (1u << b))) return false;
+        if (e.type == SDL_MOUSEBUTTONDOWN) buttons_ |= 1u << b;
+        return true;
+      }
+      default:
+        return true;
+    }
+  }
+  void new_frame() {
+    pressed_.fill(false);
+    control_seen_ = false;
+    buttons_ = 0;
+  }
+
+ private:
+  // Keys InputText acts on (Enter, Backspace, arrows, ...) and shortcuts (Ctrl+A).
+  // Modifier keys alone are not: Shift comes with every '(' and '|' typed.
+  static bool is_control(const SDL_Keysym& k) {
+    if (k.sym >= SDLK_LCTRL && k.sym <= SDLK_RGUI) return false;
+    if (k.mod & (KMOD_CTRL | KMOD_ALT | KMOD_GUI)) return true;
+    return k.sym < 0x20 || k.sym >= 0x7f;
+  }
+  std::array<bool, SDL_NUM_SCANCODES> pressed_{};
+  bool control_seen_ = false;
+  unsigned buttons_ = 0;
+};
+
+EventBatcher g_batcher;
+std::vector<SDL_Event> g_pending;  // events held over to the next frame, in order
+std::vector<SDL_Event> g_events;
+
+void pump_events() {
+  g_events.clear();
+  g_events.swap(g_pending);
+  SDL_Event ev;
+  while (SDL_PollEvent(&ev)) g_events.push_back(ev);
+  g_batcher.new_frame();
+  bool holding = false;
+  for (const SDL_Event& e : g_events) {
+    if (holding || !g_batcher.accept(e)) {
+      holding = true;
+      g_pending.push_back(e);
+      continue;
+    }
+    ImGui_ImplSDL2_ProcessEvent(&e);
+    if (e.type == SDL_QUIT) g_gui.done = true;
+    if (e.type == SDL_WINDOWEVENT && e.window.event == SDL_WINDOWEVENT_CLOSE &&
+        e.window.windowID == SDL_GetWindowID(g_gui.window))
+      g_gui.done = true;
+  }
+}
+
+void frame() {
+  pump_events();
+
+#ifdef __EMSCRIPTEN__
+  // The page sizes the canvas with CSS; its backing store follows at the pixel ratio.
+  double css_w = 0, css_h = 0;
+  emscripten_get_element_css_size("#canvas", &css_w, &css_h);
+  const double dpr = emscripten_get_device_pixel_ratio();
+  int win_w = 0, win_h = 0;
+  SDL_GetWindowSize(g_gui.window, &win_w, &win_h);
+  // SDL maps mouse positions to its window size: keep that equal to the CSS size.
+  if (win_w != static_cast<int>(css_w) || win_h != static_cast<int>(css_h))
+    SDL_SetWindowSize(g_gui.window, static_cast<int>(css_w), static_cast<int>(css_h));
+  const int fb_w = static_cast<int>(std::lround(css_w * dpr)), fb_h = static_cast<int>(std::lround(css_h * dpr));
+  int cur_w = 0, cur_h = 0;
+  emscripten_get_canvas_element_size("#canvas", &cur_w, &cur_h);
+  if (cur_w != fb_w || cur_h != fb_h) emscripten_set_canvas_element_size("#canvas", fb_w, fb_h);
+#endif
+
+  const float ratio = pixel_ratio();
+  if (ratio > 0.0f && std::fabs(ratio - g_gui.font_scale) > 0.01f) {
+    // Zoomed or moved to another screen: rebuild the atlas at the new ratio.
+    load_fonts(ratio);
+    ImGui_ImplOpenGL3_DestroyFontsTexture();
+    ImGui_ImplOpenGL3_CreateFontsTexture();
+  }
+
+  ImGui_ImplOpenGL3_NewFrame();
+  ImGui_ImplSDL2_NewFrame();
+  ImGuiIO& io = ImGui::GetIO();
+#ifdef __EMSCRIPTEN__
+  io.DisplaySize = ImVec2(static_cast<float>(css_w), static_cast<float>(css_h));
+  io.DisplayFramebufferScale = ImVec2(static_cast<float>(dpr), static_cast<float>(dpr));
+#endif
+  ImGui::NewFrame();
+  g_gui.app->draw(io.DisplaySize.x, io.DisplaySize.y);
+  ImGui::Render();
+
+  const int vp_w = static_cast<int>(io.DisplaySize.x * io.DisplayFramebufferScale.x);
+  const int vp_h = static_cast<int>(io.DisplaySize.y * io.DisplayFramebufferScale.y);
+  glViewport(0, 0, vp_w, vp_h);
+  glClearColor(0.07f, 0.075f, 0.09f, 1.0f);
+  glClear(GL_COLOR_BUFFER_BIT);
+  ImGui_ImplOpenGL3_RenderDrawData(ImGui::GetDrawData());
+  SDL_GL_SwapWindow(g_gui.window);
+}
+
+#ifdef __EMSCRIPTEN__
+void frame_cb(void*) { frame(); }
+#endif
+
+}  // namespace
+
+#ifdef __EMSCRIPTEN__
+// The JS API (wrapped by index.html as window.vmplay). Strings returned point at a
+// static buffer that stays valid until the next call.
+extern "C" {
+
+EMSCRIPTEN_KEEPALIVE const char* vmplay_exec(const char* line) {
+  static std::string out;
+  out.clear();
+  if (!g_gui.app || !line) return out.c_str();
+  // Several lines run one after another, as if each were typed and Enter pressed.
+  std::string_view rest(line);
+  while (true) {
+    size_t nl = rest.find('\n');
+    std::string_view one = rest.substr(0, nl);
+    if (!one.empty() && one.back() == '\r') one.remove_suffix(1);
+    if (nl == std::string_view::npos || !one.empty()) out += g_gui.app->exec(one).text();
+    if (nl == std::string_view::npos) break;
+    rest.remove_prefix(nl + 1);
+  }
+  return out.c_str();
+}
+
+EMSCRIPTEN_KEEPALIVE const char* vmplay_state() {
+  static std::string out;
+  out = g_gui.app ? g_gui.app->session().state_json() : std::string("null");
+  return out.c_str();
+}
+
+}  // extern "C"
+#endif
+
+int main(int, char**) {
+  if (SDL_Init(SDL_INIT_VIDEO | SDL_INIT_TIMER) != 0) {
+    std::fprintf(stderr, "vmplay: SDL_Init failed: %s\n", SDL_GetError());
+    return 1;
+  }
+#ifdef __EMSCRIPTEN__
+  // WebGL2 = OpenGL ES 3.0.
+  const char* glsl_version = "#version 300 es";
+  SDL_GL_SetAttribute(SDL_GL_CONTEXT_FLAGS, 0);
+  SDL_GL_SetAttribute(SDL_GL_CONTEXT_PROFILE_MASK, SDL_GL_CONTEXT_PROFILE_ES);
+  SDL_GL_SetAttribute(SDL_GL_CONTEXT_MAJOR_VERSION, 3);
+  SDL_GL_SetAttribute(SDL_GL_CONTEXT_MINOR_VERSION, 0);
+#else
+  const char* glsl_version = "#version 130";
+  SDL_GL_SetAttribute(SDL_GL_CONTEXT_FLAGS, 0);
+  SDL_GL_SetAttribute(SDL_GL_CONTEXT_PROFILE_MASK, SDL_GL_CONTEXT_PROFILE_CORE);
+  SDL_GL_SetAttribute(SDL_GL_CONTEXT_MAJOR_VERSION, 3);
+  SDL_GL_SetAttribute(SDL_GL_CONTEXT_MINOR_VERSION, 0);
+#endif
+  SDL_GL_SetAttribute(SDL_GL_DOUBLEBUFFER, 1);
+  SDL_GL_SetAttribute(SDL_GL_DEPTH_SIZE, 0);
+  SDL_GL_SetAttribute(SDL_GL_STENCIL_SIZE, 0);
+  const auto flags = static_cast<SDL_WindowFlags>(SDL_WINDOW_OPENGL | SDL_WINDOW_RESIZABLE | SDL_WINDOW_ALLOW_HIGHDPI);
+  g_gui.window = SDL_CreateWindow("vmplay: Linux virtual memory playground", SDL_WINDOWPOS_CENTERED,
+                                  SDL_WINDOWPOS_CENTERED, 1280, 800, flags);
+  if (!g_gui.window) {
+    std::fprintf(stderr, "vmplay: SDL_CreateWindow failed: %s\n", SDL_GetError());
+    return 1;
+  }
+  g_gui.gl = SDL_GL_CreateContext(g_gui.window);
+  if (!g_gui.gl) {
+    std::fprintf(stderr, "vmplay: no OpenGL context: %s\n", SDL_GetError());
+    return 1;
+  }
+  SDL_GL_MakeCurrent(g_gui.window, g_gui.gl);
+  SDL_GL_SetSwapInterval(1);
+
+  IMGUI_CHECKVERSION();
+  ImGui::CreateContext();
+  ImGuiIO& io = ImGui::GetIO();
+  io.IniFilename = nullptr;  // the layout is code, not a saved file
+  io.ConfigInputTrickleEventQueue = false;  // EventBatcher does it, a frame per conflict
+  io.ConfigInputTextEnterKeepActive = true;  // the console keeps focus after Enter
+  set_style();
+  ImGui_ImplSDL2_InitForOpenGL(g_gui.window, g_gui.gl);
+  ImGui_ImplOpenGL3_Init(glsl_version);
+  load_fonts(pixel_ratio());
+
+  static vmplay::web::App app;
+  g_gui.app = &app;
+
+#ifdef __EMSCRIPTEN__
+  // Tell the page we are usable (index.html sets window.vmplay.ready and fires vmplay-ready).
+  EM_ASM({ if (Module["onVmplayReady"]) Module["onVmplayReady"](); });
+  emscripten_set_main_loop_arg(frame_cb, nullptr, 0, true);
+#else
+  while (!g_gui.done) frame();
+  ImGui_ImplOpenGL3_Shutdown();
+  ImGui_ImplSDL2_Shutdown();
+  ImGui::DestroyContext();
+  SDL_GL_DeleteContext(g_gui.gl);
+  SDL_DestroyWindow(g_gui.window);
+  SDL_Quit();
+#endif
+  return 0;
+}
