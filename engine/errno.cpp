@@ -10,6 +10,7 @@ const char* errno_name(Errno e) {
     case Errno::Srch: return "ESRCH";
     case Errno::Intr: return "EINTR";
     case Errno::Io: return "EIO";
+    case Errno::NoExec: return "ENOEXEC";
     case Errno::BadF: return "EBADF";
     case Errno::Child: return "ECHILD";
     case Errno::Again: return "EAGAIN";
@@ -40,6 +41,7 @@ const char* errno_message(Errno e) {
     case Errno::Srch: return "No such process";
     case Errno::Intr: return "Interrupted system call";
     case Errno::Io: return "Input/output error";
+    case Errno::NoExec: return "Exec format error";
     case Errno::BadF: return "Bad file descriptor";
     case Errno::Child: return "No child processes";
     case Errno::Again: return "Resource temporarily unavailable";

@@ -14,6 +14,7 @@ enum class Errno : int32_t {
   Srch = 3,
   Intr = 4,
   Io = 5,
+  NoExec = 8,
   BadF = 9,
   Child = 10,
   Again = 11,

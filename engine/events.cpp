@@ -18,6 +18,7 @@ const char* fault_kind_name(FaultKind k) {
     case FaultKind::FileShared: return "do_shared_fault";
     case FaultKind::WpShared: return "wp_page_shared";
     case FaultKind::SigBus: return "VM_FAULT_SIGBUS";
+    case FaultKind::Special: return "special_mapping_fault";
   }
   return "?";
 }

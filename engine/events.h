@@ -48,10 +48,11 @@ enum class FaultKind : uint8_t {
   FileShared,    // do_shared_fault: the page-cache page mapped writable, now dirty
   WpShared,      // do_wp_page -> wp_page_shared: a clean shared page becomes dirty
   SigBus,        // past the end of the file: SIGBUS, BUS_ADRERR
+  Special,       // special_mapping_fault: a vvar or vdso page of the kernel mapped
 };
 
 enum class Sysno : uint16_t {
-  mmap, munmap, mprotect, madvise, msync, getpid, fork, exit_group, wait4, kill,
+  mmap, munmap, mprotect, madvise, msync, brk, execve, getpid, fork, exit_group, wait4, kill,
   openat, close, read, write, pread64, pwrite64, lseek, ftruncate, fstat, unlink, memfd_create,
 };
 

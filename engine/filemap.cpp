@@ -272,7 +272,7 @@ SysResult Kernel::sys_openat(Pid pid, int64_t dirfd, const std::string& path, ui
   }
   inodes_.at(key).open_count++;
   if (fd >= p->fds.size()) p->fds.resize(fd + 1);
-  p->fds[fd] = OpenFile{key, flags & (O_ACCMODE_ | O_APPEND_), 0};
+  p->fds[fd] = OpenFile{key, flags & (O_ACCMODE_ | O_APPEND_ | O_CLOEXEC_), 0};
   return finish(SysResult::ok(fd));
 }
 

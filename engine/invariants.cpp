@@ -87,8 +87,10 @@ std::vector<std::string> Kernel::check_invariants() const {
         }
         if ((e & _PAGE_RW) && !(v->flags & VM_WRITE))
           bad.push_back(fmt("pid %d: PTE for %" PRIx64 " writable in a VMA without VM_WRITE", pid, addr));
-        if (pfn == mem_.zero_pfn()) {
-          if (e & _PAGE_RW) bad.push_back(fmt("pid %d: zero page mapped writable at %" PRIx64, pid, addr));
+        if (e & _PAGE_SPECIAL) {  // the zero page or a vvar PFN: no struct page accounting
+          if (e & _PAGE_RW) bad.push_back(fmt("pid %d: special page mapped writable at %" PRIx64, pid, addr));
+          if (pfn != mem_.zero_pfn() && frames[static_cast<size_t>(pfn.value)].owner != FrameOwner::Vdso)
+            bad.push_back(fmt("pid %d: special PTE at %" PRIx64 " maps an ordinary frame", pid, addr));
           continue;
         }
         const Frame& f = frames[static_cast<size_t>(pfn.value)];
@@ -179,6 +181,12 @@ std::vector<std::string> Kernel::check_invariants() const {
         if (table_refs[i] != 1)
           bad.push_back(fmt("frame %#zx: page table reached %" PRIu64 " times", i, table_refs[i]));
         if (f.refcount != 1) bad.push_back(fmt("frame %#zx: page table with refcount %u", i, f.refcount));
+        break;
+      case FrameOwner::Vdso:
+        if (f.mapcount != mapped[i])
+          bad.push_back(fmt("frame %#zx: mapcount %u but %" PRIu64 " PTEs map it", i, f.mapcount, mapped[i]));
+        if (f.refcount != 1 + f.mapcount)
+          bad.push_back(fmt("frame %#zx: vDSO page with refcount %u, mapcount %u", i, f.refcount, f.mapcount));
         break;
       case FrameOwner::ZeroPage:
       case FrameOwner::Reserved:

@@ -14,13 +14,14 @@ constexpr uint64_t MAX_GAP = TASK_SIZE / 6 * 5;
 
 // arch/x86/mm/mmap.c mmap_base() with ASLR off: the stack's rlimit plus the guard
 // gap, clamped to [128 MiB, 5/6 of the address space], below TASK_SIZE.
+}  // namespace
+
 uint64_t legacy_mmap_base() {
   uint64_t gap = STACK_RLIMIT + STACK_GUARD_GAP;
   gap = std::clamp(gap, MIN_GAP, MAX_GAP);
   return page_align(TASK_SIZE - gap);
 }
 
-}  // namespace
 
 uint64_t vm_get_page_prot(uint64_t vm_flags) {
   // arch/x86/mm/pgprot.c protection_map, indexed by READ|WRITE|EXEC|SHARED.
@@ -58,6 +59,12 @@ Kernel::Kernel(KernelConfig cfg) : cfg_(cfg), mem_(cfg.phys) {
   create_file("/home/user/a.out", 10952816, elf_image(0x3f50), 0755);
   create_file("/usr/lib/x86_64-linux-gnu/libc.so.6", 332835, elf_image(1926232), 0755);
   create_file("/usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2", 332383, elf_image(215000), 0755);
+  {
+    std::vector<uint8_t> cache(46219, 0);
+    const std::string magic = "glibc-ld.so.cache1.1";
+    std::copy(magic.begin(), magic.end(), cache.begin());
+    create_file("/etc/ld.so.cache", 409601, cache);
+  }
   create_file("/etc/hosts", 734, text("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"));
   // 40 pages of numbered lines: big enough to watch readahead and fault-around.
   std::string words;
@@ -156,7 +163,7 @@ uint64_t Kernel::unmapped_area_topdown(const Mm& mm, uint64_t len, uint64_t low,
   // A VMA straddling `high` closes the first gap at its start.
   if (it != mm.vmas.begin()) {
     auto p = std::prev(it);
-    if (p->second.end > high) gap_end = p->second.start, it = p;
+    if (p->second.end > high) gap_end = vm_start_gap(p->second), it = p;
   }
   while (true) {
     uint64_t gap_start = low;
@@ -170,13 +177,13 @@ uint64_t Kernel::unmapped_area_topdown(const Mm& mm, uint64_t len, uint64_t low,
       return gap_end - len;
     }
     if (!prev || prev->start <= low) return 0;
-    gap_end = prev->start;
+    gap_end = vm_start_gap(*prev);
     it = std::prev(below);
   }
 }
 
 uint64_t Kernel::get_unmapped_area(const Mm& mm, uint64_t addr, uint64_t len, uint64_t flags,
-                                   Errno& err) const {
+                                   Errno& err, bool thp_align) const {
   // mm/mmap.c __get_unmapped_area + arch_get_unmapped_area_topdown.
   if (len > TASK_SIZE) {
     err = Errno::NoMem;
@@ -199,12 +206,21 @@ uint64_t Kernel::get_unmapped_area(const Mm& mm, uint64_t addr, uint64_t len, ui
     if (addr <= TASK_SIZE - len) {
       const Vma* next = mm.find_vma(addr);
       const Vma* prev = mm.prev_of(addr);
-      bool fits_next = !next || addr + len <= next->start;
+      bool fits_next = !next || addr + len <= vm_start_gap(*next);
       bool fits_prev = !prev || addr >= prev->end;
       if (fits_next && fits_prev) return addr;
     }
   }
   uint64_t low = std::max(kPageSize, cfg_.mmap_min_addr);
+  constexpr uint64_t PMD_SIZE = 2ULL << 20;
+  if (thp_align && addr == 0 && len % PMD_SIZE == 0 && len + PMD_SIZE > len) {
+    // __thp_get_unmapped_area: anonymous mappings that are a whole number of 2 MiB
+    // are placed on a 2 MiB boundary: find room for len + 2 MiB, then align.
+    if (uint64_t ret = unmapped_area_topdown(mm, len + PMD_SIZE, low, mm.mmap_base)) {
+      uint64_t off_sub = (0 - ret) & (PMD_SIZE - 1);
+      return off_sub == 0 ? ret + PMD_SIZE : ret + off_sub;
+    }
+  }
   uint64_t found = unmapped_area_topdown(mm, len, low, mm.mmap_base);
   if (!found) {
     err = Errno::NoMem;
@@ -233,27 +249,33 @@ SysResult Kernel::sys_mmap(Pid pid, const MmapArgs& a) {
     file = fd_get(*p, a.fd);
     if (!file) return finish(SysResult::fail(Errno::BadF));
   }
+  return finish(do_mmap(*p, a, file));
+}
+
+SysResult Kernel::do_mmap(Process& p, const MmapArgs& a, const OpenFile* file) {
   uint64_t pgoff = a.off >> PAGE_SHIFT;
   uint64_t flags = a.flags;
-  Mm& mm = p->mm;
+  Mm& mm = p.mm;
 
   // do_mmap
-  if (a.len == 0) return finish(SysResult::fail(Errno::Inval));
+  if (a.len == 0) return (SysResult::fail(Errno::Inval));
   uint64_t addr = a.addr;
   if (!(flags & MAP_FIXED) && addr < cfg_.mmap_min_addr && addr != 0) {
     addr = page_align(cfg_.mmap_min_addr);  // round_hint_to_min
   }
   uint64_t len = page_align(a.len);
-  if (len == 0) return finish(SysResult::fail(Errno::NoMem));
-  if (pgoff + (len >> PAGE_SHIFT) < pgoff) return finish(SysResult::fail(Errno::Overflow));
-  if (mm.vmas.size() > cfg_.max_map_count) return finish(SysResult::fail(Errno::NoMem));
+  if (len == 0) return (SysResult::fail(Errno::NoMem));
+  if (pgoff + (len >> PAGE_SHIFT) < pgoff) return (SysResult::fail(Errno::Overflow));
+  if (mm.vmas.size() > cfg_.max_map_count) return (SysResult::fail(Errno::NoMem));
   if (flags & MAP_FIXED_NOREPLACE) flags |= MAP_FIXED;
 
   Errno err = Errno::None;
-  addr = get_unmapped_area(mm, addr, len, flags, err);
-  if (err != Errno::None) return finish(SysResult::fail(err));
+  // THP alignment applies to private anonymous memory (shmem has its own rules:
+  // none while shmem_enabled is "never", as here).
+  addr = get_unmapped_area(mm, addr, len, flags, err, !file && (flags & MAP_TYPE) == MAP_PRIVATE);
+  if (err != Errno::None) return (SysResult::fail(err));
   if ((a.flags & MAP_FIXED_NOREPLACE) && mm.intersects(addr, addr + len)) {
-    return finish(SysResult::fail(Errno::Exist));
+    return (SysResult::fail(Errno::Exist));
   }
 
   uint64_t vm_flags = 0;
@@ -270,31 +292,31 @@ SysResult Kernel::sys_mmap(Pid pid, const MmapArgs& a) {
     // file_mmap_ok: the offset must fit below MAX_LFS_FILESIZE.
     constexpr uint64_t MAX_LFS_FILESIZE = 0x7fffffffffffffffULL;
     if (len > MAX_LFS_FILESIZE || pgoff > ((MAX_LFS_FILESIZE - len) >> PAGE_SHIFT))
-      return finish(SysResult::fail(Errno::Overflow));
+      return (SysResult::fail(Errno::Overflow));
     switch (flags & MAP_TYPE) {
       case MAP_SHARED:
         flags &= LEGACY_MAP_MASK;
         [[fallthrough]];
       case MAP_SHARED_VALIDATE:
         if (flags & ~(LEGACY_MAP_MASK | (ino.kind == InodeKind::Shmem ? 0 : 0)))
-          return finish(SysResult::fail(Errno::OpNotSupp));
-        if ((a.prot & PROT_WRITE) && !file->writable()) return finish(SysResult::fail(Errno::Acces));
-        if ((file->flags & O_APPEND_) && file->writable()) return finish(SysResult::fail(Errno::Acces));
+          return (SysResult::fail(Errno::OpNotSupp));
+        if ((a.prot & PROT_WRITE) && !file->writable()) return (SysResult::fail(Errno::Acces));
+        if ((file->flags & O_APPEND_) && file->writable()) return (SysResult::fail(Errno::Acces));
         vm_flags |= VM_SHARED | VM_MAYSHARE;
         if (!file->writable()) vm_flags &= ~uint64_t{VM_MAYWRITE | VM_SHARED};
         [[fallthrough]];
       case MAP_PRIVATE:
-        if (!file->readable()) return finish(SysResult::fail(Errno::Acces));
-        if (ino.kind == InodeKind::Tty) return finish(SysResult::fail(Errno::NoDev));
-        if (vm_flags & VM_GROWSDOWN) return finish(SysResult::fail(Errno::Inval));
+        if (!file->readable()) return (SysResult::fail(Errno::Acces));
+        if (ino.kind == InodeKind::Tty) return (SysResult::fail(Errno::NoDev));
+        if (vm_flags & VM_GROWSDOWN) return (SysResult::fail(Errno::Inval));
         break;
       default:
-        return finish(SysResult::fail(Errno::Inval));
+        return (SysResult::fail(Errno::Inval));
     }
   } else {
     switch (flags & MAP_TYPE) {
       case MAP_SHARED:
-        if (vm_flags & VM_GROWSDOWN) return finish(SysResult::fail(Errno::Inval));
+        if (vm_flags & VM_GROWSDOWN) return (SysResult::fail(Errno::Inval));
         pgoff = 0;
         vm_flags |= VM_SHARED | VM_MAYSHARE;
         shmem_anon = true;
@@ -303,7 +325,7 @@ SysResult Kernel::sys_mmap(Pid pid, const MmapArgs& a) {
         pgoff = addr >> PAGE_SHIFT;
         break;
       default:
-        return finish(SysResult::fail(Errno::Inval));
+        return (SysResult::fail(Errno::Inval));
     }
   }
   if (flags & MAP_NORESERVE) vm_flags |= VM_NORESERVE;
@@ -312,8 +334,8 @@ SysResult Kernel::sys_mmap(Pid pid, const MmapArgs& a) {
 
   // mmap_region: MAP_FIXED replaces whatever was there.
   if (flags & MAP_FIXED) {
-    Errno e = do_munmap(*p, addr, addr + len);
-    if (e != Errno::None) return finish(SysResult::fail(e));
+    Errno e = do_munmap(p, addr, addr + len);
+    if (e != Errno::None) return (SysResult::fail(e));
   }
 
   uint64_t end = addr + len;
@@ -349,17 +371,17 @@ SysResult Kernel::sys_mmap(Pid pid, const MmapArgs& a) {
       if (!prev->anon) prev->anon = next->anon;
       Vma gone = *next;
       mm.vmas.erase(gone.start);
-      emit({.kind = EventKind::VmaRemove, .pid = pid, .addr = gone.start, .end = gone.end});
+      emit({.kind = EventKind::VmaRemove, .pid = p.pid, .addr = gone.start, .end = gone.end});
     }
     prev->end = new_end;
-    emit({.kind = EventKind::VmaExpand, .pid = pid, .addr = prev->start, .end = prev->end});
+    emit({.kind = EventKind::VmaExpand, .pid = p.pid, .addr = prev->start, .end = prev->end});
   } else if (merge_right) {
     Vma v = *next;
     mm.vmas.erase(v.start);
     v.start = addr;
     v.pgoff = pgoff;
     mm.vmas.emplace(v.start, v);
-    emit({.kind = EventKind::VmaExpand, .pid = pid, .addr = v.start, .end = v.end});
+    emit({.kind = EventKind::VmaExpand, .pid = p.pid, .addr = v.start, .end = v.end});
   } else {
     Vma v;
     v.start = addr;
@@ -368,7 +390,7 @@ SysResult Kernel::sys_mmap(Pid pid, const MmapArgs& a) {
     v.pgoff = pgoff;
     v.inode = inode_key;
     mm.vmas.emplace(addr, v);
-    emit({.kind = EventKind::VmaInsert, .pid = pid, .addr = addr, .end = end});
+    emit({.kind = EventKind::VmaInsert, .pid = p.pid, .addr = addr, .end = end});
   }
   if (inode_key) ++inodes_.at(inode_key).map_count;  // one more VMA, or one fewer after a merge
   if (inode_key && (merge_left || merge_right)) {
@@ -378,7 +400,7 @@ SysResult Kernel::sys_mmap(Pid pid, const MmapArgs& a) {
   }
   vm_stat_account(mm, vm_flags, static_cast<int64_t>(len >> PAGE_SHIFT));
   if (vm_flags & VM_LOCKED) mm.locked_vm += len >> PAGE_SHIFT;
-  return finish(SysResult::ok(addr));
+  return SysResult::ok(addr);
 }
 
 // ---------------------------------------------------------------------------------
@@ -599,6 +621,7 @@ void Kernel::handle_mm_fault(Process& p, uint64_t addr, Access kind, AccessResul
   };
   // do_user_addr_fault: lock_mm_and_find_vma
   const Vma* vp = addr < TASK_SIZE ? mm.find_vma(addr) : nullptr;
+  if (vp && vp->start > addr && (vp->flags & VM_GROWSDOWN) && expand_stack(p, addr)) vp = mm.find_vma(addr);
   if (!vp || vp->start > addr) {
     segv(FaultKind::BadArea, kSegvMapErr);
     return;
@@ -616,7 +639,8 @@ void Kernel::handle_mm_fault(Process& p, uint64_t addr, Access kind, AccessResul
   if (!vma.is_anonymous()) {
     auto existing = pt.find_pte(page);
     if (!existing || pte_none(pt.get(*existing))) {
-      do_file_fault(p, vma, addr, kind, r, user);  // do_fault
+      if (vma.special != Special::None) do_special_fault(p, vma, addr, kind, r, user);
+      else do_file_fault(p, vma, addr, kind, r, user);  // do_fault
       return;
     }
   }
@@ -719,15 +743,7 @@ void Kernel::exit_mm(Process& p) {
     --inodes_.at(v.inode).map_count;
     iput(v.inode);
   }
-  // exit_files: every descriptor is closed.
-  for (auto& f : p.fds) {
-    if (!f) continue;
-    uint64_t key = f->ino;
-    f.reset();
-    if (inodes_.at(key).open_count) --inodes_.at(key).open_count;
-    iput(key);
-  }
-  p.fds.clear();
+
   mm.vmas.clear();
   if (!all.empty()) {
     PageTables pt = tables(p);
@@ -741,8 +757,21 @@ void Kernel::exit_mm(Process& p) {
   mm = Mm{};
 }
 
+void Kernel::exit_files(Process& p) {
+  // Every descriptor is closed.
+  for (auto& f : p.fds) {
+    if (!f) continue;
+    uint64_t key = f->ino;
+    f.reset();
+    if (inodes_.at(key).open_count) --inodes_.at(key).open_count;
+    iput(key);
+  }
+  p.fds.clear();
+}
+
 void Kernel::kill_process(Process& p, int signo) {
   exit_mm(p);
+  exit_files(p);
   p.state = ProcState::Zombie;
   p.exit_signal = signo;
   emit({.kind = EventKind::ProcessExit, .pid = p.pid, .signo = signo});

@@ -134,6 +134,11 @@ class Kernel {
   SysResult sys_mprotect(Pid pid, uint64_t addr, uint64_t len, uint64_t prot);
   SysResult sys_madvise(Pid pid, uint64_t addr, uint64_t len, int64_t advice);
   SysResult sys_getpid(Pid pid);
+  // execve: replaces the address space with a new program image. Only
+  // /home/user/a.out has a layout the model knows (ENOEXEC for other files).
+  SysResult sys_execve(Pid pid, const std::string& path);
+  // brk: returns the new break, or the old one when the request cannot be met.
+  SysResult sys_brk(Pid pid, uint64_t brk);
   // fork(): a child with a copy of the address space; private pages are shared
   // copy-on-write. Returns the child's pid to the parent.
   SysResult sys_fork(Pid pid);
@@ -213,8 +218,10 @@ class Kernel {
   PageTables tables(const Process& p) const;
   void emit(Event e);
 
+  // do_mmap: everything after the descriptor lookup (also used by execve).
+  SysResult do_mmap(Process& p, const MmapArgs& a, const OpenFile* file);
   uint64_t get_unmapped_area(const Mm& mm, uint64_t addr, uint64_t len, uint64_t flags,
-                             Errno& err) const;
+                             Errno& err, bool thp_align = false) const;
   uint64_t unmapped_area_topdown(const Mm& mm, uint64_t len, uint64_t low, uint64_t high) const;
   // Splits the VMA at `start` so that a VMA begins at addr. Returns false if the
   // map count limit forbids it.
@@ -240,6 +247,9 @@ class Kernel {
   // `user` false: a kernel access on the process's behalf (copy_to/from_user): a bad
   // address fails the access instead of raising a signal.
   void handle_mm_fault(Process& p, uint64_t addr, Access kind, AccessResult& r, bool user = true);
+  bool expand_stack(Process& p, uint64_t addr);
+  void do_special_fault(Process& p, Vma& vma, uint64_t addr, Access kind, AccessResult& r, bool user);
+  Errno map_elf(Process& p, uint64_t ino, uint64_t base, const void* segments, size_t n);
   void do_file_fault(Process& p, Vma& vma, uint64_t addr, Access kind, AccessResult& r, bool user);
   // Records what the fault handler did (level 1: a major fault).
   void fault_event(Process& p, uint64_t addr, Access kind, AccessResult& r, FaultKind k, Pfn pfn,
@@ -269,6 +279,7 @@ class Kernel {
   void force_sig_fault(Process& p, int signo, int code, uint64_t addr, AccessResult& r);
   void kill_process(Process& p, int signo);
   void exit_mm(Process& p);
+  void exit_files(Process& p);
   // Drops a reference (and a mapping, with the RSS counter it was counted in).
   void put_page(Process& p, Pfn pfn, bool was_mapped);
   void set_pte(Process& p, PteSlot slot, uint64_t addr, uint64_t e);
@@ -285,6 +296,11 @@ class Kernel {
   std::vector<Event> events_;
   uint64_t seq_ = 0;
 };
+
+// arch/x86/mm/mmap.c mmap_base() without randomization.
+uint64_t legacy_mmap_base();
+// vm_start_gap: where the free gap below a VMA ends (a stack keeps its guard gap).
+uint64_t vm_start_gap(const Vma& v);
 
 // Linux's vm_get_page_prot for x86-64: the PTE protection bits for vm_flags.
 uint64_t vm_get_page_prot(uint64_t vm_flags);

@@ -18,7 +18,21 @@ PhysMem::PhysMem(PhysConfig cfg) {
   frames_[1].owner = FrameOwner::ZeroPage;
   frames_[1].flags = PG_reserved | PG_zero;
   frames_[1].refcount = 1;
-  for (uint64_t i = 2; i < n; ++i) free_.insert(i);
+  for (uint64_t i = 0; i < kVdsoFrames; ++i) {
+    Frame& f = frames_[static_cast<size_t>(n - kVdsoFrames + i)];
+    f.owner = FrameOwner::Vdso;
+    f.flags = PG_reserved;
+    f.refcount = 1;
+    f.index = i;
+  }
+  if (n >= 8 + kVdsoFrames) {
+    // The vDSO image starts with an ELF header.
+    Frame& text = frames_[static_cast<size_t>(n - 2)];
+    text.data.assign(kPageSize, 0);
+    const uint8_t magic[] = {0x7f, 'E', 'L', 'F', 2, 1, 1, 0};
+    std::copy(std::begin(magic), std::end(magic), text.data.begin());
+  }
+  for (uint64_t i = 2; i < n - kVdsoFrames; ++i) free_.insert(i);
 }
 
 std::optional<Pfn> PhysMem::alloc(FrameOwner owner, uint64_t owner_id, uint64_t index,

@@ -37,6 +37,7 @@ enum class FrameOwner : uint8_t {
   Anon,       // anonymous page of anon identity `owner_id`, at page `index`
   File,       // page-cache page of inode `owner_id`, at page `index`
   Shmem,      // tmpfs page-cache page of inode `owner_id`, at page `index`
+  Vdso,       // the kernel's vvar/vdso pages (at the top of RAM), page `index`
 };
 
 struct Frame {
@@ -68,6 +69,9 @@ class PhysMem {
   Frame& frame(Pfn pfn) { return frames_.at(static_cast<size_t>(pfn.value)); }
   const std::vector<Frame>& frames() const { return frames_; }
   Pfn zero_pfn() const { return zero_pfn_; }
+  // The vvar (6 pages: vvar and vvar_vclock) and vdso (2 pages) frames.
+  static constexpr uint64_t kVdsoFrames = 8;
+  Pfn vdso_pfn(uint64_t page) const { return Pfn{frames_.size() - kVdsoFrames + page}; }
 
   // Takes the lowest-numbered free frame (deterministic) with refcount 1 and no
   // contents; nullopt when none is free (or when a test asked the next one to fail).

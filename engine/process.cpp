@@ -107,6 +107,7 @@ SysResult Kernel::sys_fork(Pid pid) {
   if (oom) {
     // dup_mmap failed: the half-built child is torn down and fork returns ENOMEM.
     exit_mm(c);
+    exit_files(c);
     procs_.erase(cpid);
     return finish(SysResult::fail(Errno::NoMem));
   }
@@ -122,6 +123,7 @@ void Kernel::sys_exit_group(Pid pid, int32_t status) {
   emit({.kind = EventKind::Syscall, .pid = pid, .value = static_cast<uint64_t>(status),
         .sysno = Sysno::exit_group});
   exit_mm(*p);
+  exit_files(*p);
   p->state = ProcState::Zombie;
   p->exit_status = status & 0xff;
   emit({.kind = EventKind::ProcessExit, .pid = pid, .value = static_cast<uint64_t>(status & 0xff)});

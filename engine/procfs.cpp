@@ -9,8 +9,26 @@ namespace vmplay::engine {
 
 namespace {
 
+constexpr const char* kVsyscallLine =
+    "ffffffffff600000-ffffffffff601000 --xp 00000000 00:00 0                  [vsyscall]\n";
+
+// get_vma_name: the file, a special mapping's name, or [heap]/[stack] by position.
+std::string vma_name(const Mm& mm, const Vma& v, const Inode* ino) {
+  if (ino) return ino->display_name();
+  switch (v.special) {
+    case Special::Vvar: return "[vvar]";
+    case Special::VvarVclock: return "[vvar_vclock]";
+    case Special::Vdso: return "[vdso]";
+    case Special::None: break;
+  }
+  if (!v.name.empty()) return v.name;
+  if (v.start < mm.brk && v.end > mm.start_brk) return "[heap]";            // vma_is_initial_heap
+  if (mm.start_stack && v.start <= mm.start_stack && v.end >= mm.start_stack) return "[stack]";
+  return "";
+}
+
 // show_vma_header_prefix + the name padded to column 73 (seq_pad).
-void vma_header(std::string& out, const Vma& v, const Inode* ino) {
+void vma_header(std::string& out, const Vma& v, const Inode* ino, const std::string& name) {
   char buf[160];
   uint64_t off = ino ? v.pgoff << PAGE_SHIFT : 0;
   int n = std::snprintf(buf, sizeof buf,
@@ -19,7 +37,6 @@ void vma_header(std::string& out, const Vma& v, const Inode* ino) {
                         (v.flags & VM_EXEC) ? 'x' : '-', (v.flags & VM_MAYSHARE) ? 's' : 'p', off,
                         ino ? ino->dev_major : 0u, ino ? ino->dev_minor : 0u, ino ? ino->ino : uint64_t{0});
   out.append(buf, static_cast<size_t>(n));
-  std::string name = ino ? ino->display_name() : v.name;
   if (!name.empty()) {
     if (n < 72) out.append(static_cast<size_t>(72 - n), ' ');
     out.push_back(' ');
@@ -79,7 +96,11 @@ std::optional<std::string> Kernel::proc_maps(Pid pid) const {
   const Process* p = process(pid);
   if (!p || p->state != ProcState::Running) return std::nullopt;
   std::string out;
-  for (const auto& [s, v] : p->mm.vmas) vma_header(out, v, v.inode ? inode(v.inode) : nullptr);
+  for (const auto& [s, v] : p->mm.vmas) {
+    const Inode* ino = v.inode ? inode(v.inode) : nullptr;
+    vma_header(out, v, ino, vma_name(p->mm, v, ino));
+  }
+  if (p->mm.start_stack) out += kVsyscallLine;
   return out;
 }
 
@@ -112,7 +133,8 @@ std::optional<std::string> Kernel::proc_smaps(Pid pid) const {
         (priv ? private_clean : shared_clean) += kPageSize;
       }
     });
-    vma_header(out, v, v.inode ? inode(v.inode) : nullptr);
+    const Inode* ino = v.inode ? inode(v.inode) : nullptr;
+    vma_header(out, v, ino, vma_name(p->mm, v, ino));
     kb_line(out, "Size:", (v.end - v.start) >> 10);
     kb_line(out, "KernelPageSize:", kPageSize >> 10);
     kb_line(out, "MMUPageSize:", kPageSize >> 10);
@@ -138,6 +160,18 @@ std::optional<std::string> Kernel::proc_smaps(Pid pid) const {
     out += "THPeligible:           0\n";  // THP is "madvise" here and no VMA asks for it
     out += vm_flag_mnemonics(v.flags);
   }
+  if (p->mm.start_stack) {
+    // The vsyscall gate page (vsyscall=xonly): in every 64-bit process, in no VMA tree.
+    out += kVsyscallLine;
+    for (const char* key : {"Size:", "KernelPageSize:", "MMUPageSize:"}) kb_line(out, key, 4);
+    for (const char* key : {"Rss:", "Pss:", "Pss_Dirty:", "Shared_Clean:", "Shared_Dirty:", "Private_Clean:",
+                            "Private_Dirty:", "Referenced:", "Anonymous:", "KSM:", "LazyFree:", "AnonHugePages:",
+                            "ShmemPmdMapped:", "FilePmdMapped:", "Shared_Hugetlb:", "Private_Hugetlb:", "Swap:",
+                            "SwapPss:", "Locked:"})
+      kb_line(out, key, 0);
+    out += "THPeligible:           0\n";
+    out += "VmFlags: ex \n";
+  }
   return out;
 }
 
@@ -160,7 +194,9 @@ std::optional<std::string> Kernel::proc_status(Pid pid) const {
     // task_mem(): kB = pages << (PAGE_SHIFT - 10).
     auto kb = [](uint64_t pages) { return pages << (PAGE_SHIFT - 10); };
     uint64_t rss = mm.rss();
-    uint64_t text = 0;  // no program image yet: start_code == end_code
+    // VmExe: the text between start_code and end_code, page-rounded; VmLib the rest
+    // of the executable mappings.
+    uint64_t text = mm.end_code ? (page_align(mm.end_code) - (mm.start_code & PAGE_MASK)) >> 10 : 0;
     line("VmPeak:", kb(mm.hiwater_vm));
     line("VmSize:", kb(mm.total_vm));
     line("VmLck:", kb(mm.locked_vm));

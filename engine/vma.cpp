@@ -1,5 +1,7 @@
 #include "engine/vma.h"
 
+#include "engine/kernel.h"
+
 namespace vmplay::engine {
 
 const Vma* Mm::find_vma(uint64_t addr) const {
@@ -29,6 +31,12 @@ const Vma* Mm::prev_of(uint64_t addr) const {
 bool Mm::intersects(uint64_t start, uint64_t end) const {
   const Vma* v = find_vma(start);
   return v && v->start < end;
+}
+
+uint64_t vm_start_gap(const Vma& v) {
+  constexpr uint64_t STACK_GUARD_GAP = 256ULL << PAGE_SHIFT;
+  if (!(v.flags & VM_GROWSDOWN)) return v.start;
+  return v.start > STACK_GUARD_GAP ? v.start - STACK_GUARD_GAP : 0;
 }
 
 // mm/internal.h

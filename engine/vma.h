@@ -22,7 +22,9 @@ enum VmFlag : uint64_t {
   VM_MAYEXEC = 0x40,
   VM_MAYSHARE = 0x80,
   VM_GROWSDOWN = 0x100,
+  VM_PFNMAP = 0x400,
   VM_LOCKED = 0x2000,
+  VM_IO = 0x4000,
   VM_SEQ_READ = 0x8000,
   VM_RAND_READ = 0x10000,
   VM_DONTCOPY = 0x20000,
@@ -37,6 +39,9 @@ enum VmFlag : uint64_t {
 // Flags that do not prevent two neighbours from merging (VM_IGNORE_MERGE).
 constexpr uint64_t VM_IGNORE_MERGE = VM_SOFTDIRTY;
 
+// Kernel-provided mappings that are neither anonymous memory nor a file.
+enum class Special : uint8_t { None, Vvar, VvarVclock, Vdso };
+
 struct Vma {
   uint64_t start = 0;  // vm_start, inclusive
   uint64_t end = 0;    // vm_end, exclusive
@@ -44,11 +49,12 @@ struct Vma {
   uint64_t pgoff = 0;  // vm_pgoff: for private anonymous memory, vm_start >> 12 at creation
   uint64_t inode = 0;  // backing file's inode number; 0 for anonymous memory
   uint64_t anon = 0;   // anon_vma identity; 0 until the first anonymous page is made
-  std::string name;    // what /proc/PID/maps shows in the last column ("[heap]", a path)
+  Special special = Special::None;
+  std::string name;    // a name of the mapping's own (unused for files, [heap] and [stack])
 
   uint64_t pages() const { return (end - start) >> PAGE_SHIFT; }
   bool contains(uint64_t addr) const { return addr >= start && addr < end; }
-  bool is_anonymous() const { return inode == 0; }
+  bool is_anonymous() const { return inode == 0 && special == Special::None; }
 };
 
 // The per-process address space, after mm_struct.
@@ -57,6 +63,8 @@ struct Mm {
   Pfn pgd;                       // root page table
   PgtableCounters pgtables;      // page-table pages below the PGD
   uint64_t mmap_base = 0;
+  // The program's layout, as mm_struct keeps it.
+  uint64_t start_code = 0, end_code = 0, start_brk = 0, brk = 0, start_stack = 0;
   uint64_t total_vm = 0;   // pages mapped
   uint64_t data_vm = 0;    // private writable, not stack
   uint64_t exec_vm = 0;

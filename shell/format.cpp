@@ -289,6 +289,9 @@ std::optional<std::string> format_event(const Event& e, const Kernel& k) {
         case FaultKind::SigBus:
           what = "past the end of the file";
           break;
+        case FaultKind::Special:
+          what = "special mapping, minor (the kernel's vvar/vdso frame " + hex(e.pfn.value) + " mapped)";
+          break;
         case FaultKind::None:
           return std::nullopt;
       }

@@ -22,8 +22,18 @@ class Parser {
 
  private:
   // ---- lexer ----
+  // Spaces, and /* comments */ as strace writes them ("0x7ffe... /* 37 vars */").
   void skip_space() {
-    while (pos_ < s_.size() && (s_[pos_] == ' ' || s_[pos_] == '\t' || s_[pos_] == '\r')) ++pos_;
+    while (pos_ < s_.size()) {
+      if (s_[pos_] == ' ' || s_[pos_] == '\t' || s_[pos_] == '\r') {
+        ++pos_;
+      } else if (s_.substr(pos_, 2) == "/*") {
+        size_t e = s_.find("*/", pos_ + 2);
+        pos_ = e == std::string_view::npos ? s_.size() : e + 2;
+      } else {
+        break;
+      }
+    }
   }
   void advance();
   bool lex_number(Token& t);
@@ -510,20 +520,23 @@ bool Parser::parse_term(Expr& e) {
       }
       return true;
     case Token::Kind::Punct:
-      if (is_punct('{')) {
-        // A struct as strace prints it ({st_mode=S_IFREG|0644, ...}): skipped whole.
+      if (is_punct('{') || is_punct('[')) {
+        // A struct or an array as strace prints it ({st_mode=S_IFREG|0644, ...},
+        // ["./a.out"]): skipped whole.
+        const char open = tok_.text[0], close = open == '{' ? '}' : ']';
         uint32_t b = tok_.span.begin;
         int depth = 0;
         size_t i = b;
         for (; i < s_.size(); ++i) {
-          if (s_[i] == '{') ++depth;
-          if (s_[i] == '}' && --depth == 0) break;
+          if (s_[i] == open) ++depth;
+          if (s_[i] == close && --depth == 0) break;
           if (s_[i] == '"') {
             for (++i; i < s_.size() && s_[i] != '"'; ++i)
               if (s_[i] == '\\') ++i;
           }
         }
-        if (i >= s_.size()) return fail("unterminated '{': expected '}'", tok_.span);
+        if (i >= s_.size())
+          return fail(std::string("unterminated '") + open + "': expected '" + close + "'", tok_.span);
         pos_ = i + 1;
         e.kind = Expr::Kind::Struct;
         e.span = Span{b, static_cast<uint32_t>(pos_)};

@@ -15,7 +15,8 @@
 //   result   := [ '-' ] NUMBER [ IDENT [ '(' any* ')' ] ]   = 0x7f.. | = -1 ENOMEM (Cannot ...)
 //   expr     := term { ( '|' | '+' | '-' ) term }
 //   term     := NUMBER | CHAR | STRING [ '...' ] | IDENT | '-' term | '(' expr ')'
-//             | '{' any* '}'                          a struct as strace prints it (ignored)
+//             | '{' any* '}' | '[' any* ']'          a struct or array as strace prints it (ignored)
+//   Comments /* like this */ are skipped anywhere, as strace writes them.
 //   NUMBER   := decimal | 0x hex | 0 octal
 //   CHAR     := 'A' | '\n' | '\0' | '\x41'
 //   STRING   := "text" with C escapes (\n \t \" \\ \xNN \NNN octal), as strace prints buffers

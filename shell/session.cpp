@@ -5,6 +5,7 @@
 #include <map>
 
 #include "shell/format.h"
+#include "shell/startup.h"
 
 namespace vmplay::shell {
 
@@ -28,6 +29,8 @@ constexpr SyscallInfo kSyscalls[] = {
     {"madvise", 3, 3, "madvise(addr, length, advice)", "nnn"},
     {"msync", 3, 3, "msync(addr, length, flags)", "nnn"},
     {"getpid", 0, 0, "getpid()", ""},
+    {"brk", 1, 1, "brk(addr)", "n"},
+    {"execve", 1, 3, "execve(\"path\", argv, envp)", "sxx"},
     {"fork", 0, 0, "fork()", ""},
     {"exit_group", 1, 1, "exit_group(status)", "n"},
     {"exit", 1, 1, "exit(status)", "n"},
@@ -115,6 +118,7 @@ const char* owner_name(FrameOwner o) {
     case FrameOwner::Anon: return "anon";
     case FrameOwner::File: return "file";
     case FrameOwner::Shmem: return "shmem";
+    case FrameOwner::Vdso: return "vdso";
   }
   return "?";
 }
@@ -136,9 +140,17 @@ void Session::reset() {
   kernel_ = Kernel(cfg_.kernel);
   auto pid = kernel_.spawn("a.out");
   current_ = pid.value_or(1);
+  if (cfg_.program && pid) {
+    (void)kernel_.sys_execve(current_, "/home/user/a.out");
+    for (size_t i = 0; i < kLoaderStartupLines; ++i) {
+      Output o = exec(kLoaderStartup[i]);
+      if (!o.ok) break;  // only with too little RAM; the process shows what happened
+    }
+  }
   kernel_.drain_events();
   vars_.clear();
   last_events_.clear();
+  lines_run_ = 0;
 }
 
 void Session::refuse(Output& out, std::string msg, Span span) {
@@ -269,8 +281,9 @@ void Session::run_call(const Stmt& st, Pid pid, Output& out) {
   const Call& c = *st.call;
   if (c.name == "reset" && c.args.empty() && st.kind == Stmt::Kind::CallStmt) {
     reset();
-    out.lines.push_back({LineKind::Note, "machine reset: one process (pid " + std::to_string(current_) +
-                                             "), empty address space"});
+    out.lines.push_back({LineKind::Note, "machine reset: pid " + std::to_string(current_) +
+                                             (cfg_.program ? " runs /home/user/a.out, stopped at main()"
+                                                           : " has an empty address space")});
     return;
   }
   const SyscallInfo* info = find_syscall(c.name);
@@ -303,7 +316,8 @@ void Session::run_call(const Stmt& st, Pid pid, Output& out) {
     }
     if (e.kind == Expr::Kind::Struct) {
       if (kind == 'x') continue;
-      refuse(out, "a {struct} is only accepted where strace prints one (fstat's buffer)", e.span);
+      refuse(out, "a {struct} or [array] is only accepted where strace prints one (fstat's buffer, execve's argv and envp)",
+             e.span);
       return;
     }
     if (kind == 's') {
@@ -409,6 +423,18 @@ void Session::run_call(const Stmt& st, Pid pid, Output& out) {
   } else if (c.name == "memfd_create") {
     r = kernel_.sys_memfd_create(pid, *strs[0], a[1]);
     text = "memfd_create(" + format_string(*strs[0], strs[0]->size()) + ", " + format_mfd_flags(a[1]) + ")";
+  } else if (c.name == "brk") {
+    r = kernel_.sys_brk(pid, a[0]);
+    pointer = true;
+    text = "brk(" + format_pointer(a[0]) + ")";
+  } else if (c.name == "execve") {
+    if (!st.target.empty()) {
+      refuse(out, "execve does not return on success, so there is nothing to assign", st.target_span);
+      return;
+    }
+    r = kernel_.sys_execve(pid, *strs[0]);
+    text = "execve(" + format_string(*strs[0], strs[0]->size()) + ", [" + format_string(*strs[0], strs[0]->size()) +
+           "], NULL)";
   } else if (c.name == "getpid") {
     r = kernel_.sys_getpid(pid);
     text = "getpid()";

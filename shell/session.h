@@ -39,6 +39,9 @@ struct Output {
 
 struct SessionConfig {
   engine::KernelConfig kernel;
+  // true: pid 1 runs /home/user/a.out, started as on this machine (execve, then the
+  // dynamic loader's calls). false: pid 1 has an empty address space.
+  bool program = true;
 };
 
 class Session {

@@ -22,6 +22,7 @@ void usage(std::FILE* to) {
                "  -q, --quiet        print only what the kernel did, not the input lines\n"
                "  --frames N         physical memory in 4 KiB frames (default 1024)\n"
                "  --check            check the kernel's invariants after every line\n"
+               "  --empty            start pid 1 with an empty address space instead of a.out\n"
                "  --state            print the final state as JSON\n"
                "  -h, --help         this text\n");
 }
@@ -39,6 +40,8 @@ int main(int argc, char** argv) {
       quiet = true;
     } else if (a == "--check") {
       check = true;
+    } else if (a == "--empty") {
+      cfg.program = false;
     } else if (a == "--state") {
       state = true;
     } else if (a == "--frames") {

@@ -21,7 +21,9 @@ test('typed lines build an address space and fault in a frame', async () => {
   await page.locator('canvas').click({ position: { x: 100, y: 700 } });
   const before = await page.evaluate(() => window.vmplay.state());
   assert.equal(before.processes.length, 1);
-  assert.equal(before.processes[0].vmas.length, 0);
+  const rssBefore = before.processes[0].rss_anon;
+  // pid 1 runs /home/user/a.out: its libraries, heap and stack are already mapped.
+  assert.ok(before.processes[0].vmas.some((v) => v.name === '' && v.perms === 'rw-p'));
 
   for (const line of [MMAP, 'p[0] = 1', 'cat /proc/self/maps']) {
     await page.keyboard.type(line, { delay: 2 });
@@ -31,17 +33,17 @@ test('typed lines build an address space and fault in a frame', async () => {
   await page.waitForFunction(() => window.vmplay.state().lines_run >= 3, null, { timeout: 10000 });
   const s = await page.evaluate(() => window.vmplay.state());
   const proc = s.processes[0];
-  assert.equal(proc.vmas.length, 1, 'one VMA after mmap');
-  assert.equal(proc.vmas[0].start, '0x7ffff7ffd000');
-  assert.equal(proc.vmas[0].end, '0x7ffff7fff000');
-  assert.equal(proc.vmas[0].perms, 'rw-p');
-  assert.equal(proc.rss_anon, 1, 'the write faulted in one anonymous page');
-  assert.equal(proc.ptes.length, 1);
-  assert.equal(proc.ptes[0].addr, '0x7ffff7ffd000');
-  assert.equal(s.variables.p, '0x7ffff7ffd000');
+  // As on this machine: the first mmap after startup lands right below the loader's
+  // two pages and merges with them.
+  assert.equal(s.variables.p, '0x7ffff7fbe000');
+  const vma = proc.vmas.find((v) => v.start === '0x7ffff7fbe000');
+  assert.ok(vma, 'a VMA starts at p');
+  assert.equal(vma.end, '0x7ffff7fc2000');
+  assert.equal(vma.perms, 'rw-p');
+  assert.equal(proc.rss_anon, rssBefore + 1, 'the write faulted in one anonymous page');
+  assert.ok(proc.ptes.some((e) => e.addr === '0x7ffff7fbe000'));
   const anon = s.frames.used.filter((f) => f.owner === 'anon');
-  assert.equal(anon.length, 1);
-  assert.equal(anon[0].mapcount, 1);
+  assert.ok(anon.length >= 1);
 
   const png = await page.screenshot();
   const file = await saveArtifact('slice.png', png);
@@ -54,13 +56,15 @@ test('typed lines build an address space and fault in a frame', async () => {
 test('window.vmplay.exec returns the shell output, errors included', async () => {
   const { page } = await openVmplay(browser, server.url);
   const out = await page.evaluate((l) => window.vmplay.exec(l), MMAP);
-  assert.equal(out, 'mmap(NULL, 8192, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0) = 0x7ffff7ffd000\n');
+  assert.equal(out, 'mmap(NULL, 8192, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0) = 0x7ffff7fbe000\n');
   const maps = await page.evaluate(() => window.vmplay.exec('cat /proc/self/maps'));
-  assert.equal(maps, '7ffff7ffd000-7ffff7fff000 rw-p 00000000 00:00 0 \n');
+  assert.match(maps, /^7ffff7fbe000-7ffff7fc2000 rw-p 00000000 00:00 0 $/m);
+  assert.match(maps, /^7ffffffde000-7ffffffff000 rw-p 00000000 00:00 0 {26}\[stack\]$/m);
+  const rss = (await page.evaluate(() => window.vmplay.state())).processes[0].rss_anon;
   const bad = await page.evaluate(() => window.vmplay.exec('p[0] = 300'));
   assert.match(bad, /does not fit in one byte/);
   const s = await page.evaluate(() => window.vmplay.state());
-  assert.equal(s.processes[0].rss_anon, 0, 'a refused line changed nothing');
+  assert.equal(s.processes[0].rss_anon, rss, 'a refused line changed nothing');
   await page.close();
 });
 

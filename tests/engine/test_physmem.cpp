@@ -7,7 +7,9 @@ using namespace vmplay::engine;
 TEST_CASE("physmem: frame 0 reserved, frame 1 the zero page, the rest free") {
   PhysMem m;
   CHECK(m.total() == PhysMem::kDefaultFrames);
-  CHECK(m.free_count() == PhysMem::kDefaultFrames - 2);
+  CHECK(m.free_count() == PhysMem::kDefaultFrames - 2 - PhysMem::kVdsoFrames);
+  CHECK(m.frame(m.vdso_pfn(0)).owner == FrameOwner::Vdso);
+  CHECK(m.vdso_pfn(7).value == PhysMem::kDefaultFrames - 1);
   CHECK(m.frame(Pfn{0}).owner == FrameOwner::Reserved);
   CHECK(m.zero_pfn() == Pfn{1});
   CHECK((m.frame(Pfn{1}).flags & PG_zero) != 0);
@@ -47,7 +49,7 @@ TEST_CASE("physmem: running out, and injected failures") {
   PhysMem m(PhysConfig{PhysMem::kMinFrames});
   uint64_t n = 0;
   while (m.alloc(FrameOwner::Anon, 1, n, PG_anon)) ++n;
-  CHECK(n == PhysMem::kMinFrames - 2);
+  CHECK(n == PhysMem::kMinFrames - 2 - PhysMem::kVdsoFrames);
   CHECK(m.free_count() == 0);
 
   PhysMem f(PhysConfig{32});
