@@ -191,6 +191,8 @@ class Kernel {
   // /proc/PID/maps, smaps and status, byte for byte as Linux prints them
   // (status: the identity and memory lines). nullopt when there is no such process.
   std::optional<std::string> proc_maps(Pid pid) const;
+  // The name /proc/PID/maps shows for a VMA: a path, [heap], [stack], [vdso], or "".
+  std::string vma_name(const Process& p, const Vma& v) const;
   std::optional<std::string> proc_smaps(Pid pid) const;
   std::optional<std::string> proc_status(Pid pid) const;
   // Every present-or-encoded PTE of a process, in address order.

@@ -12,21 +12,6 @@ namespace {
 constexpr const char* kVsyscallLine =
     "ffffffffff600000-ffffffffff601000 --xp 00000000 00:00 0                  [vsyscall]\n";
 
-// get_vma_name: the file, a special mapping's name, or [heap]/[stack] by position.
-std::string vma_name(const Mm& mm, const Vma& v, const Inode* ino) {
-  if (ino) return ino->display_name();
-  switch (v.special) {
-    case Special::Vvar: return "[vvar]";
-    case Special::VvarVclock: return "[vvar_vclock]";
-    case Special::Vdso: return "[vdso]";
-    case Special::None: break;
-  }
-  if (!v.name.empty()) return v.name;
-  if (v.start < mm.brk && v.end > mm.start_brk) return "[heap]";            // vma_is_initial_heap
-  if (mm.start_stack && v.start <= mm.start_stack && v.end >= mm.start_stack) return "[stack]";
-  return "";
-}
-
 // show_vma_header_prefix + the name padded to column 73 (seq_pad).
 void vma_header(std::string& out, const Vma& v, const Inode* ino, const std::string& name) {
   char buf[160];
@@ -75,6 +60,25 @@ std::string vm_flag_mnemonics(uint64_t flags) {
 
 }  // namespace
 
+// get_vma_name: the file, a special mapping's name, or [heap]/[stack] by position.
+std::string Kernel::vma_name(const Process& p, const Vma& v) const {
+  const Mm& mm = p.mm;
+  if (v.inode) {
+    const Inode* ino = inode(v.inode);
+    return ino ? ino->display_name() : std::string();
+  }
+  switch (v.special) {
+    case Special::Vvar: return "[vvar]";
+    case Special::VvarVclock: return "[vvar_vclock]";
+    case Special::Vdso: return "[vdso]";
+    case Special::None: break;
+  }
+  if (!v.name.empty()) return v.name;
+  if (v.start < mm.brk && v.end > mm.start_brk) return "[heap]";  // vma_is_initial_heap
+  if (mm.start_stack && v.start <= mm.start_stack && v.end >= mm.start_stack) return "[stack]";
+  return "";
+}
+
 std::optional<std::vector<uint8_t>> Kernel::peek(Pid pid, uint64_t addr, uint64_t n) const {
   const Process* p = process(pid);
   if (!p || p->state != ProcState::Running) return std::nullopt;
@@ -98,7 +102,7 @@ std::optional<std::string> Kernel::proc_maps(Pid pid) const {
   std::string out;
   for (const auto& [s, v] : p->mm.vmas) {
     const Inode* ino = v.inode ? inode(v.inode) : nullptr;
-    vma_header(out, v, ino, vma_name(p->mm, v, ino));
+    vma_header(out, v, ino, vma_name(*p, v));
   }
   if (p->mm.start_stack) out += kVsyscallLine;
   return out;
@@ -134,7 +138,7 @@ std::optional<std::string> Kernel::proc_smaps(Pid pid) const {
       }
     });
     const Inode* ino = v.inode ? inode(v.inode) : nullptr;
-    vma_header(out, v, ino, vma_name(p->mm, v, ino));
+    vma_header(out, v, ino, vma_name(*p, v));
     kb_line(out, "Size:", (v.end - v.start) >> 10);
     kb_line(out, "KernelPageSize:", kPageSize >> 10);
     kb_line(out, "MMUPageSize:", kPageSize >> 10);

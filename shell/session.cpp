@@ -657,7 +657,7 @@ std::string Session::state_json() const {
       perms += (v.flags & VM_MAYSHARE) ? 's' : 'p';
       j += "{\"start\":" + json_hex(v.start) + ",\"end\":" + json_hex(v.end) + ",\"perms\":\"" + perms +
            "\",\"flags\":" + json_hex(v.flags) + ",\"pgoff\":" + json_hex(v.pgoff) + ",\"anon\":" +
-           std::to_string(v.anon) + ",\"name\":\"" + json_escape(v.name) + "\"}";
+           std::to_string(v.anon) + ",\"name\":\"" + json_escape(kernel_.vma_name(*p, v)) + "\"}";
     }
     j += "],\"ptes\":[";
     bool fp = true;

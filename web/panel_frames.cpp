@@ -28,7 +28,7 @@ ImU32 owner_colour(FrameOwner o) {
     case FrameOwner::Anon: return IM_COL32(84, 190, 112, 255);
     case FrameOwner::File: return IM_COL32(80, 150, 235, 255);
     case FrameOwner::Shmem: return IM_COL32(230, 120, 170, 255);
-    default: break;
+    case FrameOwner::Vdso: return IM_COL32(200, 160, 90, 255);
   }
   return IM_COL32(255, 0, 255, 255);
 }
@@ -42,7 +42,7 @@ const char* owner_label(FrameOwner o) {
     case FrameOwner::Anon: return "anonymous";
     case FrameOwner::File: return "page cache";
     case FrameOwner::Shmem: return "shmem";
-    default: break;
+    case FrameOwner::Vdso: return "vDSO";
   }
   return "other";
 }
@@ -99,8 +99,9 @@ void frame_tooltip(const engine::Kernel& k, uint64_t pfn) {
       ImGui::Text("shmem (tmpfs) page of inode %" PRIu64 ", page %" PRIu64 " (offset 0x%" PRIx64 ")", f.owner_id,
                   f.index, f.index << engine::PAGE_SHIFT);
       break;
-    default:
-      ImGui::Text("owner kind %d, id %" PRIu64 ", index %" PRIu64, static_cast<int>(f.owner), f.owner_id, f.index);
+    case FrameOwner::Vdso:
+      ImGui::Text("the kernel's %s page %" PRIu64 ": mapped into every process by execve",
+                  f.index < 6 ? "vvar" : "vDSO", f.index < 6 ? f.index : f.index - 6);
       break;
   }
   ImGui::Text("refcount %u   mapcount %u", f.refcount, f.mapcount);
@@ -141,7 +142,7 @@ void draw_frames(FramePanel& p, PanelContext& ctx) {
   for (const Frame& f : frames) ++count[std::min(static_cast<size_t>(f.owner), kOwnerSlots - 1)];
   bool first = true;
   for (FrameOwner o : {FrameOwner::Free, FrameOwner::Reserved, FrameOwner::ZeroPage, FrameOwner::PageTable,
-                       FrameOwner::Anon, FrameOwner::File, FrameOwner::Shmem}) {
+                       FrameOwner::Anon, FrameOwner::File, FrameOwner::Shmem, FrameOwner::Vdso}) {
     const uint64_t c = count[static_cast<size_t>(o)];
     // Page cache and shmem appear once a file is used: until then they are noise.
     if (c == 0 && (o == FrameOwner::File || o == FrameOwner::Shmem)) continue;

@@ -233,10 +233,11 @@ void draw_vmas(VmaPanel& p, PanelContext& ctx) {
         ImGui::Text("%06" PRIx64, v.flags);
       }
       ImGui::TableNextColumn();
-      if (v.name.empty())
+      std::string name = k.vma_name(*proc, v);
+      if (name.empty())
         ImGui::TextDisabled("[anon]");
       else
-        ImGui::TextUnformatted(v.name.c_str());
+        ImGui::TextUnformatted(name.c_str());
     }
   }
   clipper.End();
