@@ -107,6 +107,9 @@ struct IoResult {
   std::vector<uint8_t> data;
 };
 
+// mremap flags.
+enum : uint64_t { MREMAP_MAYMOVE = 1, MREMAP_FIXED = 2, MREMAP_DONTUNMAP = 4 };
+
 // msync flags.
 enum : uint64_t { MS_ASYNC = 1, MS_INVALIDATE = 2, MS_SYNC = 4 };
 
@@ -132,6 +135,8 @@ class Kernel {
   SysResult sys_mmap(Pid pid, const MmapArgs& a);
   SysResult sys_munmap(Pid pid, uint64_t addr, uint64_t len);
   SysResult sys_mprotect(Pid pid, uint64_t addr, uint64_t len, uint64_t prot);
+  SysResult sys_mremap(Pid pid, uint64_t addr, uint64_t old_len, uint64_t new_len, uint64_t flags,
+                       uint64_t new_addr);
   SysResult sys_madvise(Pid pid, uint64_t addr, uint64_t len, int64_t advice);
   SysResult sys_getpid(Pid pid);
   // execve: replaces the address space with a new program image. Only
@@ -250,6 +255,9 @@ class Kernel {
   // address fails the access instead of raising a signal.
   void handle_mm_fault(Process& p, uint64_t addr, Access kind, AccessResult& r, bool user = true);
   bool expand_stack(Process& p, uint64_t addr);
+  // move_vma: [old_start, +old_len), one whole VMA, to new_addr (new_len long).
+  uint64_t move_vma(Process& p, uint64_t old_start, uint64_t old_len, uint64_t new_addr, uint64_t new_len,
+                    bool dontunmap, Errno& err);
   void do_special_fault(Process& p, Vma& vma, uint64_t addr, Access kind, AccessResult& r, bool user);
   Errno map_elf(Process& p, uint64_t ino, uint64_t base, const void* segments, size_t n);
   void do_file_fault(Process& p, Vma& vma, uint64_t addr, Access kind, AccessResult& r, bool user);

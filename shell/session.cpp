@@ -27,6 +27,7 @@ constexpr SyscallInfo kSyscalls[] = {
     {"munmap", 2, 2, "munmap(addr, length)", "nn"},
     {"mprotect", 3, 3, "mprotect(addr, length, prot)", "nnn"},
     {"madvise", 3, 3, "madvise(addr, length, advice)", "nnn"},
+    {"mremap", 4, 5, "mremap(addr, old_len, new_len, flags[, new_addr])", "nnnnn"},
     {"msync", 3, 3, "msync(addr, length, flags)", "nnn"},
     {"getpid", 0, 0, "getpid()", ""},
     {"brk", 1, 1, "brk(addr)", "n"},
@@ -363,6 +364,11 @@ void Session::run_call(const Stmt& st, Pid pid, Output& out) {
     }
     r = kernel_.sys_madvise(pid, a[0], a[1], advice);
     text = "madvise(" + format_pointer(a[0]) + ", " + std::to_string(a[1]) + ", " + format_madvise(a[2]) + ")";
+  } else if (c.name == "mremap") {
+    r = kernel_.sys_mremap(pid, a[0], a[1], a[2], a[3], a[4]);
+    pointer = true;
+    text = "mremap(" + format_pointer(a[0]) + ", " + std::to_string(a[1]) + ", " + std::to_string(a[2]) + ", " +
+           format_mremap_flags(a[3]) + (c.args.size() > 4 ? ", " + format_pointer(a[4]) : std::string()) + ")";
   } else if (c.name == "msync") {
     r = kernel_.sys_msync(pid, a[0], a[1], a[2]);
     text = "msync(" + format_pointer(a[0]) + ", " + std::to_string(a[1]) + ", " + format_msync_flags(a[2]) + ")";
@@ -615,6 +621,7 @@ std::string Session::help_text() {
          "  munmap(p, 8192)\n"
          "  mprotect(p, 4096, PROT_READ)\n"
          "  madvise(p, 8192, MADV_DONTNEED)\n"
+         "  q = mremap(p, 8192, 16384, MREMAP_MAYMOVE)\n"
          "  cat /proc/self/maps     the address space, as Linux prints it\n"
          "  fd = open(\"/home/user/words.txt\", O_RDONLY)   files: open, read, write, lseek,\n"
          "  f = mmap(NULL, 8192, PROT_READ, MAP_PRIVATE, fd, 0)    close, ftruncate, fstat, unlink,\n"

@@ -80,3 +80,18 @@ TEST_CASE("program: reset brings the same image back; brk and execve in strace f
   Output o = s.exec("execve(\"/etc/hosts\", [\"/etc/hosts\"], 0x7fffffffe7c8 /* 37 vars */)");
   CHECK(o.lines[0].text == "execve(\"/etc/hosts\", [\"/etc/hosts\"], NULL) = -1 EACCES (Permission denied)");
 }
+
+TEST_CASE("program: mremap moves a blocked mapping to the highest gap (measured, probe p8)") {
+  Session s;
+  run(s, "p = mmap(0x800000000, 16384, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS|MAP_FIXED_NOREPLACE, -1, 0)");
+  run(s, "p[0] = 'A'");
+  run(s, "mmap(0x800004000, 4096, PROT_READ, MAP_PRIVATE|MAP_ANONYMOUS|MAP_FIXED_NOREPLACE, -1, 0)");
+  CHECK(run(s, "mremap(p, 16384, 32768, 0)") ==
+        "mremap(0x800000000, 16384, 32768, 0) = -1 ENOMEM (Cannot allocate memory)\n");
+  CHECK(run(s, "q = mremap(p, 16384, 32768, MREMAP_MAYMOVE)") ==
+        "mremap(0x800000000, 16384, 32768, MREMAP_MAYMOVE) = 0x7ffff7fb8000\n");
+  CHECK(run(s, "q[0]") == "q[0] = 65 'A'\n");
+  // Not merged with the loader's pages above it: a written VMA keeps its pgoff.
+  std::string maps = run(s, "cat /proc/self/maps");
+  CHECK(maps.find("7ffff7fb8000-7ffff7fc0000 rw-p 00000000 00:00 0 \n7ffff7fc0000-7ffff7fc2000 rw-p") != std::string::npos);
+}
