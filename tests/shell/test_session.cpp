@@ -61,7 +61,7 @@ TEST_CASE("session: refused lines change nothing and say where") {
   run(s, kMmap);
   std::string before = s.state_json();
   uint64_t seq = s.kernel().event_seq();
-  for (const char* line : {"p[0] = 300", "q[0] = 1", "munmap(p)", "mremap(p, 4096, 8192, 0)",
+  for (const char* line : {"p[0] = 300", "q[0] = 1", "munmap(p)", "swapon(\"/swapfile\", 0)",
                            "p = mmap(NULL, 8192, PROT_NONE, FOO, -1, 0)", "cat /proc/self/environ",
                            "cat /etc/passwd", "[pid 7] p[0] = 1", "MAP_SHARED = 3", "p[0] = = 1"}) {
     Output o = run(s, line);
@@ -77,8 +77,8 @@ TEST_CASE("session: refused lines change nothing and say where") {
   CHECK(o.error_span->begin == 7);
   o = s.exec("munmap(p)");
   CHECK(o.error_message == "munmap takes 2 arguments, got 1: munmap(addr, length)");
-  o = s.exec("mremap(p, 4096, 8192, 0)");
-  CHECK(o.error_message.find("unknown system call 'mremap'") == 0);
+  o = s.exec("swapon(\"/swapfile\", 0)");
+  CHECK(o.error_message.find("unknown system call 'swapon'") == 0);
   o = s.exec("p = mmap(NULL, 8192, PROT_NONE, FOO, -1, 0)");
   CHECK(o.error_message == "unknown name 'FOO' (not a variable, not a PROT_/MAP_ constant)");
   CHECK(o.error_span->begin == 32);
