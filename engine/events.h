@@ -52,7 +52,7 @@ enum class FaultKind : uint8_t {
 };
 
 enum class Sysno : uint16_t {
-  mmap, munmap, mprotect, mremap, madvise, msync, brk, execve, getpid, fork, exit_group, wait4, kill,
+  mmap, munmap, mprotect, mremap, madvise, msync, mlock, mlock2, munlock, mlockall, munlockall, mincore, brk, execve, getpid, fork, exit_group, wait4, kill,
   openat, close, read, write, pread64, pwrite64, lseek, ftruncate, fstat, unlink, memfd_create,
 };
 

@@ -221,7 +221,7 @@ SysResult Kernel::sys_brk(Pid pid, uint64_t brk) {
   }
   if (mm.vmas.size() >= cfg_.max_map_count) return finish(origbrk);
   // do_brk_flags: grow the heap VMA (never the bss below start_brk) or make one.
-  uint64_t flags = VM_READ | VM_WRITE | VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC | VM_ACCOUNT;
+  uint64_t flags = VM_READ | VM_WRITE | VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC | VM_ACCOUNT | mm.def_flags;
   const Vma* prev = mm.prev_of(oldbrk);
   bool expand = prev && prev->start >= mm.start_brk && prev->end == oldbrk && prev->flags == flags &&
                 prev->inode == 0 && prev->special == Special::None &&
@@ -240,7 +240,10 @@ SysResult Kernel::sys_brk(Pid pid, uint64_t brk) {
     emit({.kind = EventKind::VmaInsert, .pid = pid, .addr = v.start, .end = v.end});
   }
   vm_stat_account(mm, flags, static_cast<int64_t>((newbrk - oldbrk) >> PAGE_SHIFT));
+  if (flags & VM_LOCKED) mm.locked_vm += (newbrk - oldbrk) >> PAGE_SHIFT;
   mm.brk = brk;
+  if ((mm.def_flags & VM_LOCKED) && !(mm.def_flags & VM_LOCKONFAULT))
+    (void)mm_populate(*p, oldbrk, newbrk - oldbrk, true);
   return finish(brk);
 }
 

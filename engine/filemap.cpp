@@ -649,11 +649,7 @@ void Kernel::writeback(Inode& ino, uint64_t index) {
 SysResult Kernel::sys_msync(Pid pid, uint64_t start, uint64_t len, uint64_t flags) {
   Process* p = proc(pid);
   if (!p || p->state != ProcState::Running) return SysResult::fail(Errno::Srch);
-  auto finish = [&](Errno e) {
-    SysResult r = e == Errno::None ? SysResult::ok(0) : SysResult::fail(e);
-    emit({.kind = EventKind::Syscall, .pid = pid, .value = r.c_value(), .sysno = Sysno::msync, .err = r.err});
-    return r;
-  };
+  auto finish = [&](Errno e) { return syscall_done(pid, Sysno::msync, e); };
   // mm/msync.c
   if (flags & ~(MS_ASYNC | MS_INVALIDATE | MS_SYNC)) return finish(Errno::Inval);
   if (offset_in_page(start)) return finish(Errno::Inval);

@@ -91,6 +91,12 @@ void Kernel::emit(Event e) {
   events_.push_back(e);
 }
 
+SysResult Kernel::syscall_done(Pid pid, Sysno sysno, Errno e) {
+  SysResult r = e == Errno::None ? SysResult::ok(0) : SysResult::fail(e);
+  emit({.kind = EventKind::Syscall, .pid = pid, .value = r.c_value(), .sysno = sysno, .err = r.err});
+  return r;
+}
+
 std::vector<Event> Kernel::drain_events() {
   std::vector<Event> out;
   out.swap(events_);
@@ -284,7 +290,7 @@ SysResult Kernel::do_mmap(Process& p, const MmapArgs& a, const OpenFile* file) {
   if (a.prot & PROT_EXEC) vm_flags |= VM_EXEC;
   if (flags & MAP_GROWSDOWN) vm_flags |= VM_GROWSDOWN;
   if (flags & MAP_LOCKED) vm_flags |= VM_LOCKED;
-  vm_flags |= VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC;
+  vm_flags |= VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC | mm.def_flags;
 
   bool shmem_anon = false;
   if (file) {
@@ -400,6 +406,10 @@ SysResult Kernel::do_mmap(Process& p, const MmapArgs& a, const OpenFile* file) {
   }
   vm_stat_account(mm, vm_flags, static_cast<int64_t>(len >> PAGE_SHIFT));
   if (vm_flags & VM_LOCKED) mm.locked_vm += len >> PAGE_SHIFT;
+  // vm_mmap_pgoff: locked memory and MAP_POPULATE are faulted in now (errors ignored).
+  if (((vm_flags & VM_LOCKED) && !(vm_flags & VM_LOCKONFAULT)) ||
+      (flags & (MAP_POPULATE | MAP_NONBLOCK)) == MAP_POPULATE)
+    (void)mm_populate(p, addr, len, true);
   return SysResult::ok(addr);
 }
 

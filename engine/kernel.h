@@ -110,6 +110,9 @@ struct IoResult {
 // mremap flags.
 enum : uint64_t { MREMAP_MAYMOVE = 1, MREMAP_FIXED = 2, MREMAP_DONTUNMAP = 4 };
 
+// mlock2 and mlockall flags.
+enum : uint64_t { MLOCK_ONFAULT = 1, MCL_CURRENT = 1, MCL_FUTURE = 2, MCL_ONFAULT = 4 };
+
 // msync flags.
 enum : uint64_t { MS_ASYNC = 1, MS_INVALIDATE = 2, MS_SYNC = 4 };
 
@@ -138,6 +141,12 @@ class Kernel {
   SysResult sys_mremap(Pid pid, uint64_t addr, uint64_t old_len, uint64_t new_len, uint64_t flags,
                        uint64_t new_addr);
   SysResult sys_madvise(Pid pid, uint64_t addr, uint64_t len, int64_t advice);
+  // mlock (which = Sysno::mlock), mlock2 (flags: MLOCK_ONFAULT) and munlock.
+  SysResult sys_mlock(Pid pid, uint64_t addr, uint64_t len, uint64_t flags, Sysno which);
+  SysResult sys_mlockall(Pid pid, uint64_t flags);
+  SysResult sys_munlockall(Pid pid);
+  // mincore: the residency vector goes to user memory at vec (and to `shown`).
+  SysResult sys_mincore(Pid pid, uint64_t addr, uint64_t len, uint64_t vec, std::vector<uint8_t>* shown);
   SysResult sys_getpid(Pid pid);
   // execve: replaces the address space with a new program image. Only
   // /home/user/a.out has a layout the model knows (ENOEXEC for other files).
@@ -224,6 +233,8 @@ class Kernel {
   PageTables tables(Process& p);
   PageTables tables(const Process& p) const;
   void emit(Event e);
+  // Records a system call that returns 0 or an errno, and returns its result.
+  SysResult syscall_done(Pid pid, Sysno sysno, Errno e);
 
   // do_mmap: everything after the descriptor lookup (also used by execve).
   SysResult do_mmap(Process& p, const MmapArgs& a, const OpenFile* file);
@@ -255,6 +266,10 @@ class Kernel {
   // address fails the access instead of raising a signal.
   void handle_mm_fault(Process& p, uint64_t addr, Access kind, AccessResult& r, bool user = true);
   bool expand_stack(Process& p, uint64_t addr);
+  Errno mm_populate(Process& p, uint64_t start, uint64_t len, bool ignore_errors);
+  Errno mlock_fixup(Process& p, uint64_t vma_start, uint64_t start, uint64_t end, uint64_t new_flags,
+                    uint64_t& next);
+  Errno apply_vma_lock_flags(Process& p, uint64_t start, uint64_t len, uint64_t flags);
   // move_vma: [old_start, +old_len), one whole VMA, to new_addr (new_len long).
   uint64_t move_vma(Process& p, uint64_t old_start, uint64_t old_len, uint64_t new_addr, uint64_t new_len,
                     bool dontunmap, Errno& err);

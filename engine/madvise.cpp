@@ -33,12 +33,7 @@ bool madvise_behavior_modelled(int64_t advice) {
 SysResult Kernel::sys_madvise(Pid pid, uint64_t start, uint64_t len_in, int64_t advice) {
   Process* p = proc(pid);
   if (!p || p->state != ProcState::Running) return SysResult::fail(Errno::Srch);
-  auto finish = [&](Errno e) {
-    SysResult r = e == Errno::None ? SysResult::ok(0) : SysResult::fail(e);
-    emit({.kind = EventKind::Syscall, .pid = pid, .value = r.c_value(), .sysno = Sysno::madvise,
-          .err = r.err});
-    return r;
-  };
+  auto finish = [&](Errno e) { return syscall_done(pid, Sysno::madvise, e); };
   // do_madvise
   if (!madvise_behavior_valid(advice) || !madvise_behavior_modelled(advice)) return finish(Errno::Inval);
   if (offset_in_page(start)) return finish(Errno::Inval);

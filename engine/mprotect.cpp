@@ -139,12 +139,7 @@ void Kernel::change_protection(Process& p, const Vma& v, uint64_t start, uint64_
 SysResult Kernel::sys_mprotect(Pid pid, uint64_t start, uint64_t len, uint64_t prot) {
   Process* p = proc(pid);
   if (!p || p->state != ProcState::Running) return SysResult::fail(Errno::Srch);
-  auto finish = [&](Errno e) {
-    SysResult r = e == Errno::None ? SysResult::ok(0) : SysResult::fail(e);
-    emit({.kind = EventKind::Syscall, .pid = pid, .value = r.c_value(), .sysno = Sysno::mprotect,
-          .err = r.err});
-    return r;
-  };
+  auto finish = [&](Errno e) { return syscall_done(pid, Sysno::mprotect, e); };
   // do_mprotect_pkey
   const uint64_t grows = prot & (PROT_GROWSDOWN | PROT_GROWSUP);
   prot &= ~(PROT_GROWSDOWN | PROT_GROWSUP);

@@ -40,6 +40,7 @@ SysResult Kernel::sys_fork(Pid pid) {
   cm.exec_vm = pm.exec_vm;
   cm.stack_vm = pm.stack_vm;
   cm.locked_vm = 0;  // mlock is not inherited
+  cm.def_flags = pm.def_flags & ~uint64_t{VM_LOCKED | VM_LOCKONFAULT};
   procs_.emplace(cpid, std::move(child));
   Process& c = procs_.at(cpid);
   // dup_fd: the child shares every open file description.
@@ -56,7 +57,7 @@ SysResult Kernel::sys_fork(Pid pid) {
       continue;
     }
     Vma cv = pv;
-    cv.flags &= ~VM_LOCKED;
+    cv.flags &= ~uint64_t{VM_LOCKED | VM_LOCKONFAULT};
     if (pv.flags & VM_WIPEONFORK) {
       cv.anon = 0;  // the child starts with fresh zero-filled memory here
       c.mm.vmas.emplace(cv.start, cv);

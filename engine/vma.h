@@ -29,6 +29,7 @@ enum VmFlag : uint64_t {
   VM_RAND_READ = 0x10000,
   VM_DONTCOPY = 0x20000,
   VM_DONTEXPAND = 0x40000,
+  VM_LOCKONFAULT = 0x80000,
   VM_ACCOUNT = 0x100000,
   VM_NORESERVE = 0x200000,
   VM_WIPEONFORK = 0x2000000,
@@ -65,6 +66,7 @@ struct Mm {
   uint64_t mmap_base = 0;
   // The program's layout, as mm_struct keeps it.
   uint64_t start_code = 0, end_code = 0, start_brk = 0, brk = 0, start_stack = 0;
+  uint64_t def_flags = 0;  // VM_LOCKED (| VM_LOCKONFAULT) after mlockall(MCL_FUTURE)
   uint64_t total_vm = 0;   // pages mapped
   uint64_t data_vm = 0;    // private writable, not stack
   uint64_t exec_vm = 0;

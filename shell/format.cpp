@@ -62,6 +62,8 @@ constexpr Named kOpenFlags[] = {
 constexpr Named kMsync[] = {{"MS_ASYNC", MS_ASYNC}, {"MS_INVALIDATE", MS_INVALIDATE}, {"MS_SYNC", MS_SYNC}};
 constexpr Named kMremap[] = {{"MREMAP_MAYMOVE", MREMAP_MAYMOVE}, {"MREMAP_FIXED", MREMAP_FIXED},
                              {"MREMAP_DONTUNMAP", MREMAP_DONTUNMAP}};
+constexpr Named kMlock2[] = {{"MLOCK_ONFAULT", MLOCK_ONFAULT}};
+constexpr Named kMcl[] = {{"MCL_CURRENT", MCL_CURRENT}, {"MCL_FUTURE", MCL_FUTURE}, {"MCL_ONFAULT", MCL_ONFAULT}};
 constexpr Named kMfd[] = {{"MFD_CLOEXEC", MFD_CLOEXEC}, {"MFD_ALLOW_SEALING", MFD_ALLOW_SEALING}};
 constexpr Named kOther[] = {
     {"O_RDONLY", O_RDONLY_}, {"O_WRONLY", O_WRONLY_}, {"O_RDWR", O_RDWR_},
@@ -148,6 +150,8 @@ std::optional<uint64_t> constant_value(std::string_view name) {
   for (const auto& n : kMsync) if (name == n.name) return n.value;
   for (const auto& n : kMfd) if (name == n.name) return n.value;
   for (const auto& n : kMremap) if (name == n.name) return n.value;
+  for (const auto& n : kMcl) if (name == n.name) return n.value;
+  for (const auto& n : kMlock2) if (name == n.name) return n.value;
   return std::nullopt;
 }
 
@@ -231,6 +235,8 @@ std::string format_stat(uint32_t mode, uint64_t size) {
 std::string format_msync_flags(uint64_t flags) { return bit_names(flags, kMsync, "", "0"); }
 std::string format_mfd_flags(uint64_t flags) { return bit_names(flags, kMfd, "", "0"); }
 std::string format_mremap_flags(uint64_t flags) { return bit_names(flags, kMremap, "", "0"); }
+std::string format_mlock2_flags(uint64_t flags) { return bit_names(flags, kMlock2, "", "0"); }
+std::string format_mlockall_flags(uint64_t flags) { return bit_names(flags, kMcl, "", "0"); }
 
 std::string format_madvise(uint64_t advice) {
   for (const auto& n : kMadvise)

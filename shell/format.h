@@ -31,6 +31,8 @@ std::string format_stat(uint32_t mode, uint64_t size);  // {st_mode=S_IFREG|0644
 std::string format_msync_flags(uint64_t flags);  // MS_SYNC|MS_INVALIDATE
 std::string format_mfd_flags(uint64_t flags);    // MFD_CLOEXEC
 std::string format_mremap_flags(uint64_t flags); // MREMAP_MAYMOVE|MREMAP_FIXED
+std::string format_mlock2_flags(uint64_t flags);  // MLOCK_ONFAULT
+std::string format_mlockall_flags(uint64_t flags); // MCL_CURRENT|MCL_FUTURE
 
 // Looks up a constant: PROT_*, MAP_*, NULL.
 std::optional<uint64_t> constant_value(std::string_view name);

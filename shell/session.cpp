@@ -27,6 +27,12 @@ constexpr SyscallInfo kSyscalls[] = {
     {"munmap", 2, 2, "munmap(addr, length)", "nn"},
     {"mprotect", 3, 3, "mprotect(addr, length, prot)", "nnn"},
     {"madvise", 3, 3, "madvise(addr, length, advice)", "nnn"},
+    {"mlock", 2, 2, "mlock(addr, length)", "nn"},
+    {"mlock2", 3, 3, "mlock2(addr, length, flags)", "nnn"},
+    {"munlock", 2, 2, "munlock(addr, length)", "nn"},
+    {"mlockall", 1, 1, "mlockall(flags)", "n"},
+    {"munlockall", 0, 0, "munlockall()", ""},
+    {"mincore", 3, 3, "mincore(addr, length, vec)", "nnx"},
     {"mremap", 4, 5, "mremap(addr, old_len, new_len, flags[, new_addr])", "nnnnn"},
     {"msync", 3, 3, "msync(addr, length, flags)", "nnn"},
     {"getpid", 0, 0, "getpid()", ""},
@@ -369,6 +375,33 @@ void Session::run_call(const Stmt& st, Pid pid, Output& out) {
     pointer = true;
     text = "mremap(" + format_pointer(a[0]) + ", " + std::to_string(a[1]) + ", " + std::to_string(a[2]) + ", " +
            format_mremap_flags(a[3]) + (c.args.size() > 4 ? ", " + format_pointer(a[4]) : std::string()) + ")";
+  } else if (c.name == "mlock" || c.name == "mlock2" || c.name == "munlock") {
+    Sysno which = c.name == "mlock" ? Sysno::mlock : c.name == "mlock2" ? Sysno::mlock2 : Sysno::munlock;
+    r = kernel_.sys_mlock(pid, a[0], a[1], which == Sysno::mlock2 ? a[2] : 0, which);
+    text = c.name + "(" + format_pointer(a[0]) + ", " + std::to_string(a[1]) +
+           (which == Sysno::mlock2 ? ", " + format_mlock2_flags(a[2]) : std::string()) + ")";
+  } else if (c.name == "mlockall") {
+    r = kernel_.sys_mlockall(pid, a[0]);
+    text = "mlockall(" + format_mlockall_flags(a[0]) + ")";
+  } else if (c.name == "munlockall") {
+    r = kernel_.sys_munlockall(pid);
+    text = "munlockall()";
+  } else if (c.name == "mincore") {
+    if (c.args[2].kind == Expr::Kind::Struct) {
+      refuse(out, "mincore needs the address of a buffer for its vector (the [...] is what strace printed)",
+             c.args[2].span);
+      return;
+    }
+    std::vector<uint8_t> vec;
+    r = kernel_.sys_mincore(pid, a[0], a[1], a[2], &vec);
+    std::string shown = hex(a[2]);
+    if (r.is_ok()) {
+      shown = "[";
+      for (size_t i = 0; i < vec.size() && i < 64; ++i) shown += (i ? ", " : "") + std::to_string(vec[i] & 1);
+      if (vec.size() > 64) shown += ", ...";
+      shown += "]";
+    }
+    text = "mincore(" + format_pointer(a[0]) + ", " + std::to_string(a[1]) + ", " + shown + ")";
   } else if (c.name == "msync") {
     r = kernel_.sys_msync(pid, a[0], a[1], a[2]);
     text = "msync(" + format_pointer(a[0]) + ", " + std::to_string(a[1]) + ", " + format_msync_flags(a[2]) + ")";
@@ -622,6 +655,8 @@ std::string Session::help_text() {
          "  mprotect(p, 4096, PROT_READ)\n"
          "  madvise(p, 8192, MADV_DONTNEED)\n"
          "  q = mremap(p, 8192, 16384, MREMAP_MAYMOVE)\n"
+         "  mlock(p, 8192), munlock, mlock2, mlockall(MCL_CURRENT), munlockall()\n"
+         "  mincore(p, 8192, v)     which pages are resident (v: a buffer)\n"
          "  cat /proc/self/maps     the address space, as Linux prints it\n"
          "  fd = open(\"/home/user/words.txt\", O_RDONLY)   files: open, read, write, lseek,\n"
          "  f = mmap(NULL, 8192, PROT_READ, MAP_PRIVATE, fd, 0)    close, ftruncate, fstat, unlink,\n"
