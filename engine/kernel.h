@@ -209,6 +209,11 @@ class Kernel {
   std::string vma_name(const Process& p, const Vma& v) const;
   std::optional<std::string> proc_smaps(Pid pid) const;
   std::optional<std::string> proc_status(Pid pid) const;
+  // /proc/PID/pagemap: the 64-bit entry for the page at addr (PFN in bits 0-54,
+  // soft-dirty 55, exclusively mapped 56, file or shared-anon 61, swapped 62, present 63).
+  std::optional<uint64_t> pagemap_entry(Pid pid, uint64_t addr) const;
+  // /proc/meminfo: the lines the model computes, in the kernel's order and format.
+  std::string proc_meminfo() const;
   // Every present-or-encoded PTE of a process, in address order.
   struct PteView {
     uint64_t addr;

@@ -87,6 +87,9 @@ SysResult Kernel::sys_madvise(Pid pid, uint64_t start, uint64_t len_in, int64_t 
     uint64_t prev_end = vma->end;
     if (new_flags != flags) {
       ModifyResult m = vma_modify_flags(*p, vma->start, start, tmp, new_flags);
+      // "EAGAIN if kernel resources are temporarily unavailable": a split at
+      // vm.max_map_count reports EAGAIN here, not ENOMEM.
+      if (m.err == Errno::NoMem) return finish(Errno::Again);
       if (m.err != Errno::None) return finish(m.err);
       prev_end = mm.vmas.at(m.vma_start).end;
     }

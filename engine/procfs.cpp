@@ -79,6 +79,68 @@ std::string Kernel::vma_name(const Process& p, const Vma& v) const {
   return "";
 }
 
+std::optional<uint64_t> Kernel::pagemap_entry(Pid pid, uint64_t addr) const {
+  // fs/proc/task_mmu.c pte_to_pagemap_entry, as root (PFNs shown).
+  constexpr uint64_t PM_SOFT_DIRTY = 1ULL << 55, PM_MMAP_EXCLUSIVE = 1ULL << 56, PM_FILE = 1ULL << 61,
+                     PM_PRESENT = 1ULL << 63, PM_PFRAME_MASK = (1ULL << 55) - 1;
+  const Process* p = process(pid);
+  if (!p || p->state != ProcState::Running) return std::nullopt;
+  const Vma* v = p->mm.vma_at(addr);
+  if (!v) return 0;
+  uint64_t flags = (v->flags & VM_SOFTDIRTY) ? PM_SOFT_DIRTY : 0;
+  PageTables pt = tables(*p);
+  auto slot = pt.find_pte(addr);
+  uint64_t e = slot ? pt.get(*slot) : 0;
+  if (!pte_present(e)) return flags;
+  uint64_t out = flags | PM_PRESENT | (pte_pfn(e).value & PM_PFRAME_MASK);
+  if (!(e & _PAGE_SPECIAL)) {  // vm_normal_page: not the zero page, not a raw PFN
+    const Frame& f = mem_.frame(pte_pfn(e));
+    if (!(f.flags & PG_anon)) out |= PM_FILE;
+    if (f.mapcount == 1) out |= PM_MMAP_EXCLUSIVE;
+  }
+  return out;
+}
+
+std::string Kernel::proc_meminfo() const {
+  // fs/proc/meminfo.c: "Key:" padded to 16 columns, the value in 8, " kB".
+  uint64_t total = 0, free_pages = mem_.free_count(), cached = 0, dirty = 0, anon = 0, mapped = 0,
+           shmem = 0, pagetables = 0;
+  for (const Frame& f : mem_.frames()) {
+    switch (f.owner) {
+      case FrameOwner::Reserved: case FrameOwner::Vdso: case FrameOwner::ZeroPage: continue;
+      case FrameOwner::File:
+      case FrameOwner::Shmem:
+        ++cached;
+        if (f.flags & PG_dirty) ++dirty;
+        if (f.owner == FrameOwner::Shmem) ++shmem;
+        if (f.mapcount) ++mapped;
+        break;
+      case FrameOwner::Anon:
+        if (f.mapcount) ++anon;
+        break;
+      case FrameOwner::PageTable: ++pagetables; break;
+      case FrameOwner::Free: break;
+    }
+    ++total;
+  }
+  std::string out;
+  auto line = [&](const char* key, uint64_t pages) { kb_line(out, key, pages << (PAGE_SHIFT - 10)); };
+  line("MemTotal:", total);
+  line("MemFree:", free_pages);
+  line("Buffers:", 0);
+  line("Cached:", cached);
+  line("SwapCached:", 0);
+  line("SwapTotal:", 0);
+  line("SwapFree:", 0);
+  line("Dirty:", dirty);
+  line("Writeback:", 0);
+  line("AnonPages:", anon);
+  line("Mapped:", mapped);
+  line("Shmem:", shmem);
+  line("PageTables:", pagetables);
+  return out;
+}
+
 std::optional<std::vector<uint8_t>> Kernel::peek(Pid pid, uint64_t addr, uint64_t n) const {
   const Process* p = process(pid);
   if (!p || p->state != ProcState::Running) return std::nullopt;

@@ -33,6 +33,7 @@ constexpr SyscallInfo kSyscalls[] = {
     {"mlockall", 1, 1, "mlockall(flags)", "n"},
     {"munlockall", 0, 0, "munlockall()", ""},
     {"mincore", 3, 3, "mincore(addr, length, vec)", "nnx"},
+    {"pagemap", 2, 2, "pagemap(addr, length)", "nn"},
     {"mremap", 4, 5, "mremap(addr, old_len, new_len, flags[, new_addr])", "nnnnn"},
     {"msync", 3, 3, "msync(addr, length, flags)", "nnn"},
     {"getpid", 0, 0, "getpid()", ""},
@@ -402,6 +403,37 @@ void Session::run_call(const Stmt& st, Pid pid, Output& out) {
       shown += "]";
     }
     text = "mincore(" + format_pointer(a[0]) + ", " + std::to_string(a[1]) + ", " + shown + ")";
+  } else if (c.name == "pagemap") {
+    // Not a system call: what a program would read from /proc/PID/pagemap, decoded.
+    uint64_t start = a[0] & PAGE_MASK;
+    uint64_t pages = (page_align(a[0] + a[1]) - start) >> PAGE_SHIFT;
+    if (pages > 512) {
+      refuse(out, "pagemap shows at most 512 pages (2 MiB) at a time; asked for " + std::to_string(pages), c.span);
+      return;
+    }
+    out.lines.push_back({LineKind::Text, "/proc/" + std::to_string(pid) + "/pagemap, " + std::to_string(pages) +
+                                             (pages == 1 ? " page" : " pages") + " from " + hex(start) + ":"});
+    for (uint64_t i = 0; i < pages; ++i) {
+      uint64_t addr = start + i * kPageSize;
+      uint64_t e = kernel_.pagemap_entry(pid, addr).value_or(0);
+      char buf[64];
+      std::snprintf(buf, sizeof buf, "%012" PRIx64 "  %016" PRIx64 "  ", addr, e);
+      std::string d;
+      if (e >> 63) {
+        d = "present";
+        if ((e >> 56) & 1) d += " exclusive";
+        if ((e >> 61) & 1) d += " file/shared";
+        char pfn[32];
+        std::snprintf(pfn, sizeof pfn, " pfn=0x%" PRIx64, static_cast<uint64_t>(e & ((uint64_t{1} << 55) - 1)));
+        d += pfn;
+      } else {
+        d = kernel_.process(pid)->mm.vma_at(addr) ? "not present" : "not mapped";
+      }
+      if ((e >> 55) & 1) d += " soft-dirty";
+      out.lines.push_back({LineKind::Text, buf + d});
+    }
+    append_events(out, pid, st.pid.has_value());
+    return;
   } else if (c.name == "msync") {
     r = kernel_.sys_msync(pid, a[0], a[1], a[2]);
     text = "msync(" + format_pointer(a[0]) + ", " + std::to_string(a[1]) + ", " + format_msync_flags(a[2]) + ")";
@@ -577,6 +609,15 @@ void Session::run_cat(const Stmt& st, Pid pid, Output& out) {
   // /proc/self/... or /proc/<pid>/...
   Pid target = pid;
   std::string rest;
+  if (path == "/proc/meminfo") {
+    std::string text = kernel_.proc_meminfo();
+    for (size_t b = 0; b < text.size();) {
+      size_t e = text.find('\n', b);
+      out.lines.push_back({LineKind::Text, text.substr(b, e - b)});
+      b = e + 1;
+    }
+    return;
+  }
   if (path.rfind("/proc/self/", 0) == 0) {
     rest = path.substr(11);
   } else if (path.rfind("/proc/", 0) == 0) {
@@ -601,8 +642,12 @@ void Session::run_cat(const Stmt& st, Pid pid, Output& out) {
     text = kernel_.proc_smaps(target);
   } else if (rest == "status") {
     text = kernel_.proc_status(target);
+  } else if (rest == "pagemap") {
+    refuse(out, "cat: " + path + " is binary: use pagemap(addr, length) to see its entries decoded", st.text_span);
+    return;
   } else {
-    refuse(out, "cat: " + path + ": no such file (vmplay shows /proc/PID/maps, smaps and status)", st.text_span);
+    refuse(out, "cat: " + path + ": no such file (vmplay shows /proc/PID/maps, smaps, status and /proc/meminfo)",
+           st.text_span);
     return;
   }
   if (!text) {
@@ -657,6 +702,8 @@ std::string Session::help_text() {
          "  q = mremap(p, 8192, 16384, MREMAP_MAYMOVE)\n"
          "  mlock(p, 8192), munlock, mlock2, mlockall(MCL_CURRENT), munlockall()\n"
          "  mincore(p, 8192, v)     which pages are resident (v: a buffer)\n"
+         "  pagemap(p, 8192)        /proc/self/pagemap's entries for a range, decoded\n"
+         "  cat /proc/meminfo\n"
          "  cat /proc/self/maps     the address space, as Linux prints it\n"
          "  fd = open(\"/home/user/words.txt\", O_RDONLY)   files: open, read, write, lseek,\n"
          "  f = mmap(NULL, 8192, PROT_READ, MAP_PRIVATE, fd, 0)    close, ftruncate, fstat, unlink,\n"

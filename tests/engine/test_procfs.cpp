@@ -115,3 +115,26 @@ TEST_CASE("procfs: status memory lines") {
   CHECK(s.find("VmPTE:\t      12 kB\n") != std::string::npos);
   CHECK(field(s, "VmLck:") == 0);
 }
+
+TEST_CASE("procfs: pagemap entries (present, exclusive, file, PFN) and meminfo") {
+  World w;
+  uint64_t p = w.anon(3 * 4096);
+  CHECK(w.write(p, 1).ok);
+  CHECK(w.read(p + 4096).ok);
+  uint64_t pfn = pte_pfn(w.k.walk(w.pid, p).pte()).value;
+  CHECK(*w.k.pagemap_entry(w.pid, p) == ((1ULL << 63) | (1ULL << 56) | pfn));
+  CHECK(*w.k.pagemap_entry(w.pid, p + 4096) == ((1ULL << 63) | w.k.phys().zero_pfn().value));  // not "normal"
+  CHECK(*w.k.pagemap_entry(w.pid, p + 2 * 4096) == 0);
+  CHECK(*w.k.pagemap_entry(w.pid, 0x1000) == 0);
+  Pid c = static_cast<Pid>(w.k.sys_fork(w.pid).value);
+  CHECK(*w.k.pagemap_entry(c, p) == ((1ULL << 63) | pfn));  // shared now: not exclusive
+  int64_t fd = static_cast<int64_t>(w.k.sys_openat(w.pid, AT_FDCWD_, "/etc/hosts", O_RDONLY_, 0).value);
+  uint64_t f = w.mmap({0, 4096, PROT_READ, MAP_SHARED, fd, 0}).value;
+  CHECK(w.read(f).ok);
+  CHECK((*w.k.pagemap_entry(w.pid, f) >> 61 & 1) == 1);
+  std::string mi = w.k.proc_meminfo();
+  CHECK(mi.rfind("MemTotal:           4056 kB\n", 0) == 0);  // 1024 frames less 10 reserved
+  CHECK(mi.find("Cached:                4 kB\n") != std::string::npos);
+  CHECK(mi.find("AnonPages:             4 kB\n") != std::string::npos);
+  CHECK(mi.find("Mapped:                4 kB\n") != std::string::npos);
+}
