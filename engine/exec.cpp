@@ -119,7 +119,17 @@ SysResult Kernel::sys_execve(Pid pid, const std::string& path) {
   }
   emit({.kind = EventKind::PageTableAlloc, .pid = pid, .pfn = *pgd, .level = 4});
   p->mm.pgd = *pgd;
-  p->mm.mmap_base = legacy_mmap_base();
+  // With ASLR: arch_mmap_rnd() (28 bits of pages) for mmap_base and again for the
+  // PIE's load bias, randomize_stack_top() (22 bits of pages), and the heap start
+  // anywhere in the 32 MiB above the program (arch_randomize_brk).
+  bool aslr = cfg_.aslr_seed.has_value();
+  uint64_t mmap_rnd = aslr ? (get_random_long() & ((1ULL << 28) - 1)) << PAGE_SHIFT : 0;
+  uint64_t load_rnd = aslr ? (get_random_long() & ((1ULL << 28) - 1)) << PAGE_SHIFT : 0;
+  uint64_t stack_rnd = aslr ? (get_random_long() & 0x3fffffULL) << PAGE_SHIFT : 0;
+  uint64_t brk_rnd = aslr ? (get_random_long() % (0x2000000ULL >> PAGE_SHIFT)) << PAGE_SHIFT : 0;
+  p->mm.mmap_base = legacy_mmap_base(mmap_rnd);
+  const uint64_t base = kAoutBase + load_rnd;
+  const uint64_t stack_top = kStackTop - stack_rnd;
   // Descriptors opened with O_CLOEXEC close now.
   for (auto& f : p->fds) {
     if (!f || !(f->flags & O_CLOEXEC_)) continue;
@@ -133,14 +143,16 @@ SysResult Kernel::sys_execve(Pid pid, const std::string& path) {
 
   // load_elf_binary: the program, then its interpreter at the top of the mmap area,
   // then the vDSO below that, and the stack.
-  if (map_elf(*p, *found, kAoutBase, kAout, std::size(kAout)) != Errno::None) return finish(SysResult::fail(Errno::NoMem));
-  mm.start_code = kAoutBase + 0x1000;
-  mm.end_code = kAoutBase + 0x1000 + 0x1000;
-  mm.start_brk = mm.brk = kAoutBase + 0x5000;
+  if (map_elf(*p, *found, base, kAout, std::size(kAout)) != Errno::None) return finish(SysResult::fail(Errno::NoMem));
+  mm.start_code = base + 0x1000;
+  mm.end_code = base + 0x1000 + 0x1000;
+  mm.start_brk = mm.brk = base + 0x5000 + brk_rnd;
+  mm.load_base = base;
   Errno err = Errno::None;
   uint64_t ld_base = get_unmapped_area(mm, 0, 0x35000, 0, err);
   if (err != Errno::None || map_elf(*p, *ldso, ld_base, kLdso, std::size(kLdso)) != Errno::None)
     return finish(SysResult::fail(Errno::NoMem));
+  mm.interp_base = ld_base;
   uint64_t vdso_base = get_unmapped_area(mm, 0, 8 * kPageSize, 0, err);
   if (err != Errno::None) return finish(SysResult::fail(Errno::NoMem));
   struct SpecialMap {
@@ -164,19 +176,19 @@ SysResult Kernel::sys_execve(Pid pid, const std::string& path) {
   }
   {
     Vma st;
-    st.start = kStackTop - kStackSize;
-    st.end = kStackTop;
+    st.start = stack_top - kStackSize;
+    st.end = stack_top;
     st.flags = VM_READ | VM_WRITE | VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC | VM_GROWSDOWN | VM_ACCOUNT;
     st.pgoff = st.start >> PAGE_SHIFT;
     mm.vmas.emplace(st.start, st);
     vm_stat_account(mm, st.flags, static_cast<int64_t>(kStackSize >> PAGE_SHIFT));
     emit({.kind = EventKind::VmaInsert, .pid = pid, .addr = st.start, .end = st.end});
-    mm.start_stack = kStartStack;
+    mm.start_stack = kStartStack - stack_rnd;
   }
   // What the kernel writes while building the image: argv, envp and the auxiliary
   // vector at the top of the stack, and padzero() clearing the bss tail of the last
   // file-backed page of each data segment (copy-on-write: three anonymous pages).
-  for (uint64_t a : {kStackTop - kPageSize, kAoutBase + 0x4000, ld_base + 0x34000}) {
+  for (uint64_t a : {stack_top - kPageSize, base + 0x4000, ld_base + 0x34000}) {
     AccessResult r;
     uint8_t zero = 0;
     if (!uaccess(*p, a + kPageSize - 1, Access::Write, zero)) return finish(SysResult::fail(Errno::NoMem));

@@ -16,10 +16,13 @@ constexpr uint64_t MAX_GAP = TASK_SIZE / 6 * 5;
 // gap, clamped to [128 MiB, 5/6 of the address space], below TASK_SIZE.
 }  // namespace
 
-uint64_t legacy_mmap_base() {
+uint64_t legacy_mmap_base(uint64_t rnd) {
+  // The gap below the stack: its rlimit plus the guard gap, plus the stack's own
+  // random range when randomizing (stack_maxrandom_size: 22 bits of pages).
   uint64_t gap = STACK_RLIMIT + STACK_GUARD_GAP;
+  if (rnd) gap += (0x3fffffULL << PAGE_SHIFT);
   gap = std::clamp(gap, MIN_GAP, MAX_GAP);
-  return page_align(TASK_SIZE - gap);
+  return page_align(TASK_SIZE - gap - rnd);
 }
 
 
@@ -54,7 +57,15 @@ std::vector<uint8_t> elf_image(uint64_t size) {
 std::vector<uint8_t> text(const std::string& s) { return {s.begin(), s.end()}; }
 }  // namespace
 
+uint64_t Kernel::get_random_long() {
+  uint64_t z = (rng_state_ += 0x9e3779b97f4a7c15ULL);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+
 Kernel::Kernel(KernelConfig cfg) : cfg_(cfg), mem_(cfg.phys) {
+  rng_state_ = cfg.aslr_seed.value_or(0);
   // The simulated disk, with the inode numbers and sizes of this machine's files.
   create_file("/home/user/a.out", 10952816, elf_image(0x3f50), 0755);
   create_file("/usr/lib/x86_64-linux-gnu/libc.so.6", 332835, elf_image(1926232), 0755);

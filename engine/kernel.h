@@ -121,6 +121,10 @@ struct KernelConfig {
   uint64_t mmap_min_addr = 0x10000;     // CONFIG_LSM_MMAP_MIN_ADDR's default
   uint64_t max_map_count = 65530;       // vm.max_map_count
   uint32_t max_processes = 64;          // RLIMIT_NPROC for the simulated user
+  // Address-space layout randomization: off (as under setarch -R) unless a seed is
+  // given; with one, execve draws its offsets from a deterministic generator, so the
+  // same seed gives the same layout on every build.
+  std::optional<uint64_t> aslr_seed;
 };
 
 class Kernel {
@@ -323,12 +327,14 @@ class Kernel {
   uint64_t next_shmem_ino_ = 1;
   Pid next_pid_ = 1;
   uint64_t next_anon_id_ = 1;
+  uint64_t rng_state_ = 0;  // splitmix64, for ASLR
+  uint64_t get_random_long();
   std::vector<Event> events_;
   uint64_t seq_ = 0;
 };
 
-// arch/x86/mm/mmap.c mmap_base() without randomization.
-uint64_t legacy_mmap_base();
+// arch/x86/mm/mmap.c mmap_base(): without randomization, or with a random offset.
+uint64_t legacy_mmap_base(uint64_t rnd = 0);
 // vm_start_gap: where the free gap below a VMA ends (a stack keeps its guard gap).
 uint64_t vm_start_gap(const Vma& v);
 

@@ -66,6 +66,7 @@ struct Mm {
   uint64_t mmap_base = 0;
   // The program's layout, as mm_struct keeps it.
   uint64_t start_code = 0, end_code = 0, start_brk = 0, brk = 0, start_stack = 0;
+  uint64_t load_base = 0, interp_base = 0;  // where the program and ld.so were loaded
   uint64_t def_flags = 0;  // VM_LOCKED (| VM_LOCKONFAULT) after mlockall(MCL_FUTURE)
   uint64_t total_vm = 0;   // pages mapped
   uint64_t data_vm = 0;    // private writable, not stack

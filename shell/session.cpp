@@ -150,6 +150,11 @@ void Session::reset() {
   current_ = pid.value_or(1);
   if (cfg_.program && pid) {
     (void)kernel_.sys_execve(current_, "/home/user/a.out");
+    if (const Process* p = kernel_.process(current_)) {
+      vars_["aout"] = p->mm.load_base;
+      vars_["ld"] = p->mm.interp_base;
+      vars_["stk"] = p->mm.start_stack & PAGE_MASK;
+    }
     for (size_t i = 0; i < kLoaderStartupLines; ++i) {
       Output o = exec(kLoaderStartup[i]);
       if (!o.ok) break;  // only with too little RAM; the process shows what happened

@@ -23,6 +23,7 @@ void usage(std::FILE* to) {
                "  --frames N         physical memory in 4 KiB frames (default 1024)\n"
                "  --check            check the kernel's invariants after every line\n"
                "  --empty            start pid 1 with an empty address space instead of a.out\n"
+               "  --aslr SEED        randomize the layout (deterministically, from SEED)\n"
                "  --state            print the final state as JSON\n"
                "  -h, --help         this text\n");
 }
@@ -40,6 +41,18 @@ int main(int argc, char** argv) {
       quiet = true;
     } else if (a == "--check") {
       check = true;
+    } else if (a == "--aslr") {
+      if (i + 1 >= argc) {
+        std::fprintf(stderr, "vmplay: --aslr needs a seed (a number)\n");
+        return 2;
+      }
+      char* end = nullptr;
+      unsigned long long seed = std::strtoull(argv[++i], &end, 0);
+      if (!end || *end) {
+        std::fprintf(stderr, "vmplay: --aslr wants a number as its seed, got '%s'\n", argv[i]);
+        return 2;
+      }
+      cfg.kernel.aslr_seed = seed;
     } else if (a == "--empty") {
       cfg.program = false;
     } else if (a == "--state") {

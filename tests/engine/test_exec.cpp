@@ -140,3 +140,29 @@ TEST_CASE("stack: growth stops a guard gap (1 MiB) short of an accessible mappin
   CHECK(w.write(below_end + (1 << 20), 1).ok);          // exactly the gap left: allowed
   CHECK(w.write(below_end + (1 << 20) - 1, 1).signo == kSigSegv);
 }
+
+TEST_CASE("execve with ASLR: a seed gives one layout, the same on every build; offsets stay in Linux's ranges") {
+  KernelConfig a;
+  a.aslr_seed = 42;
+  World w1 = exec_world(a), w2 = exec_world(a);
+  CHECK(w1.maps() == w2.maps());
+  KernelConfig b;
+  b.aslr_seed = 43;
+  World w3 = exec_world(b);
+  CHECK(w3.maps() != w1.maps());
+  for (World* w : {&w1, &w3}) {
+    const Mm& mm = w->mm();
+    CHECK(mm.load_base >= 0x555555554000);
+    CHECK(mm.load_base < 0x555555554000 + (1ULL << 40));       // 28 bits of pages
+    CHECK(mm.start_stack < 0x7ffffffff000);
+    CHECK(mm.start_stack > 0x7ffffffff000 - (0x400000ULL << 12)); // 22 bits of pages
+    CHECK(mm.start_brk >= mm.load_base + 0x5000);
+    CHECK(mm.start_brk < mm.load_base + 0x5000 + 0x2000000);   // within 32 MiB
+    CHECK(mm.interp_base < mm.mmap_base);
+    CHECK(w->k.check_invariants().empty());
+  }
+  // Without a seed nothing moves: the setarch -R layout.
+  World plain = exec_world();
+  CHECK(plain.mm().load_base == 0x555555554000);
+  CHECK(plain.mm().interp_base == 0x7ffff7fca000);
+}

@@ -95,3 +95,16 @@ TEST_CASE("program: mremap moves a blocked mapping to the highest gap (measured,
   std::string maps = run(s, "cat /proc/self/maps");
   CHECK(maps.find("7ffff7fb8000-7ffff7fc0000 rw-p 00000000 00:00 0 \n7ffff7fc0000-7ffff7fc2000 rw-p") != std::string::npos);
 }
+
+TEST_CASE("program: with ASLR the loader's replay follows the random layout") {
+  SessionConfig cfg;
+  cfg.kernel.aslr_seed = 7;
+  Session s(cfg);
+  std::string maps = run(s, "cat /proc/self/maps");
+  CHECK(maps.find("[heap]") != std::string::npos);
+  CHECK(maps.find("/usr/lib/x86_64-linux-gnu/libc.so.6") != std::string::npos);
+  CHECK(maps.find("555555554000-") == std::string::npos);
+  Session again(cfg);
+  CHECK(run(again, "cat /proc/self/maps") == maps);
+  CHECK(again.state_json() == s.state_json());
+}
