@@ -173,8 +173,16 @@ void Kernel::vm_stat_account(Mm& mm, uint64_t flags, int64_t pages) {
 
 uint64_t Kernel::unmapped_area_topdown(const Mm& mm, uint64_t len, uint64_t low,
                                        uint64_t high) const {
-  // The highest gap [gap_start, gap_end) below `high` that fits len.
-  // Walks VMAs downwards from `high`.
+  // The highest gap [gap_start, gap_end) below `high` that fits len: a walk down from
+  // `high`, or from where an earlier search for no more than len stopped.
+  const uint64_t requested_high = high;
+  if (mm.gap_cache.valid && mm.gap_cache.high == high && len >= mm.gap_cache.len) high = mm.gap_cache.addr;
+  uint64_t found = unmapped_area_walk(mm, len, low, high);
+  if (found) mm.gap_cache = {true, requested_high, len, found + len};
+  return found;
+}
+
+uint64_t Kernel::unmapped_area_walk(const Mm& mm, uint64_t len, uint64_t low, uint64_t high) const {
   uint64_t gap_end = high;
   auto it = mm.vmas.lower_bound(high);
   // A VMA straddling `high` closes the first gap at its start.
@@ -466,6 +474,7 @@ bool Kernel::split_vma(Process& p, uint64_t vma_start, uint64_t addr) {
 Errno Kernel::do_munmap(Process& p, uint64_t start, uint64_t end) {
   // do_vmi_align_munmap
   Mm& mm = p.mm;
+  mm.gap_cache.valid = false;  // a gap may grow
   Vma* first = mm.find_vma(start);
   if (!first || first->start >= end) return Errno::None;
 

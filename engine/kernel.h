@@ -250,6 +250,7 @@ class Kernel {
   uint64_t get_unmapped_area(const Mm& mm, uint64_t addr, uint64_t len, uint64_t flags,
                              Errno& err, bool thp_align = false) const;
   uint64_t unmapped_area_topdown(const Mm& mm, uint64_t len, uint64_t low, uint64_t high) const;
+  uint64_t unmapped_area_walk(const Mm& mm, uint64_t len, uint64_t low, uint64_t high) const;
   // Splits the VMA at `start` so that a VMA begins at addr. Returns false if the
   // map count limit forbids it.
   bool split_vma(Process& p, uint64_t vma_start, uint64_t addr);

@@ -41,6 +41,7 @@ SysResult Kernel::sys_fork(Pid pid) {
   cm.stack_vm = pm.stack_vm;
   cm.locked_vm = 0;  // mlock is not inherited
   cm.def_flags = pm.def_flags & ~uint64_t{VM_LOCKED | VM_LOCKONFAULT};
+  cm.gap_cache = {};  // DONTCOPY VMAs leave bigger gaps in the child
   procs_.emplace(cpid, std::move(child));
   Process& c = procs_.at(cpid);
   // dup_fd: the child shares every open file description.

@@ -172,3 +172,33 @@ TEST_CASE("mmap: a process can be spawned only while a frame is free for its PGD
   CHECK_FALSE(k.spawn("x"));
   CHECK(k.spawn("x") == Pid{1});
 }
+
+TEST_CASE("get_unmapped_area: the search cache never changes where mappings land") {
+  // Two kernels run the same pseudo-random calls; the second forgets its cache before
+  // every step, so it always searches from the top.
+  World cached, fresh;
+  uint64_t seed = 12345;
+  auto next = [&]() {
+    seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+    return seed >> 33;
+  };
+  std::vector<uint64_t> live;
+  for (int step = 0; step < 400; ++step) {
+    uint64_t r = next();
+    fresh.mm().gap_cache.valid = false;
+    if (r % 3 != 0 || live.empty()) {
+      uint64_t len = (1 + next() % 6) * 4096;
+      uint64_t prot = next() % 2 ? PROT_READ : PROT_READ | PROT_WRITE;
+      SysResult a = cached.mmap({0, len, prot, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0});
+      SysResult b = fresh.mmap({0, len, prot, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0});
+      REQUIRE(a.value == b.value);
+      live.push_back(a.value);
+    } else {
+      size_t i = next() % live.size();
+      uint64_t len = (1 + next() % 3) * 4096;
+      CHECK(cached.munmap(live[i], len).err == fresh.munmap(live[i], len).err);
+      live.erase(live.begin() + static_cast<std::ptrdiff_t>(i));
+    }
+  }
+  CHECK(cached.maps() == fresh.maps());
+}
