@@ -620,30 +620,40 @@ SysResult Kernel::sys_memfd_create(Pid pid, const std::string& name, uint64_t fl
 
 // ---- msync ----
 
-void Kernel::writeback(Inode& ino, uint64_t index) {
-  // folio_clear_dirty_for_io + page_mkclean: every mapping is cleaned and
-  // write-protected, so the next write is seen again; the page goes to disk.
-  Pfn pfn = ino.cache.at(index);
+void Kernel::writeback_range(Inode& ino, uint64_t first, uint64_t last) {
+  // filemap_write_and_wait_range: folio_clear_dirty_for_io + page_mkclean on each dirty
+  // page (every mapping is cleaned and write-protected, so the next write is seen
+  // again), then the page goes to disk. One pass over the mappings, not one per page.
+  std::vector<uint64_t> dirty;
+  for (auto it = ino.cache.lower_bound(first); it != ino.cache.end() && it->first < last; ++it)
+    if (mem_.frame(it->second).flags & PG_dirty) dirty.push_back(it->first);
+  if (dirty.empty()) return;
+  uint64_t key = ino.kind == InodeKind::Shmem ? (1ULL << 32) + ino.ino : ino.ino;
   for (auto& [pid, pr] : procs_) {
     if (pr.state != ProcState::Running) continue;
     for (auto& [s, v] : pr.mm.vmas) {
-      if (!(v.flags & VM_SHARED) || v.inode == 0 || &inodes_.at(v.inode) != &ino) continue;
-      if (index < v.pgoff || index >= v.pgoff + v.pages()) continue;
-      uint64_t a = v.start + ((index - v.pgoff) << PAGE_SHIFT);
+      if (!(v.flags & VM_SHARED) || v.inode != key) continue;
+      uint64_t lo = std::max(first, v.pgoff), hi = std::min(last, v.pgoff + v.pages());
+      if (lo >= hi) continue;
       PageTables pt = tables(pr);
-      if (auto slot = pt.find_pte(a)) {
-        uint64_t e = pt.get(*slot);
-        if ((e & _PAGE_PRESENT) && pte_pfn(e) == pfn && (e & (_PAGE_DIRTY | _PAGE_RW)))
-          set_pte(pr, *slot, a, e & ~uint64_t{_PAGE_DIRTY | _PAGE_RW});
-      }
+      pt.for_each_pte(v.start + ((lo - v.pgoff) << PAGE_SHIFT), v.start + ((hi - v.pgoff) << PAGE_SHIFT),
+                      [&](uint64_t a, PteSlot slot, uint64_t e) {
+                        uint64_t idx = v.pgoff + ((a - v.start) >> PAGE_SHIFT);
+                        auto c = ino.cache.find(idx);
+                        if (!(e & _PAGE_PRESENT) || c == ino.cache.end() || c->second != pte_pfn(e)) return;
+                        if (!(mem_.frame(c->second).flags & PG_dirty) || !(e & (_PAGE_DIRTY | _PAGE_RW))) return;
+                        set_pte(pr, slot, a, e & ~uint64_t{_PAGE_DIRTY | _PAGE_RW});
+                      });
     }
   }
-  Frame& f = mem_.frame(pfn);
-  f.flags &= ~uint32_t{PG_dirty};
-  if (f.data.empty()) ino.disk.erase(index);
-  else ino.disk[index] = f.data;
-  uint64_t key = ino.kind == InodeKind::Shmem ? (1ULL << 32) + ino.ino : ino.ino;
-  emit({.kind = EventKind::Writeback, .addr = index, .value = key, .pfn = pfn});
+  for (uint64_t index : dirty) {
+    Pfn pfn = ino.cache.at(index);
+    Frame& fr = mem_.frame(pfn);
+    fr.flags &= ~uint32_t{PG_dirty};
+    if (fr.data.empty()) ino.disk.erase(index);
+    else ino.disk[index] = fr.data;
+    emit({.kind = EventKind::Writeback, .addr = index, .value = key, .pfn = pfn});
+  }
 }
 
 SysResult Kernel::sys_msync(Pid pid, uint64_t start, uint64_t len, uint64_t flags) {
@@ -671,7 +681,9 @@ SysResult Kernel::sys_msync(Pid pid, uint64_t start, uint64_t len, uint64_t flag
     }
     if ((flags & MS_INVALIDATE) && (v->flags & VM_LOCKED)) return finish(Errno::Busy);
     uint64_t vend = v->end;
-    if ((flags & MS_SYNC) && v->inode && (v->flags & VM_SHARED)) {
+    // vfs_fsync_range: tmpfs (shared anonymous memory, memfd) has nothing to write.
+    if ((flags & MS_SYNC) && v->inode && (v->flags & VM_SHARED) &&
+        inodes_.at(v->inode).kind == InodeKind::Regular) {
       Inode& ino = inodes_.at(v->inode);
       uint64_t first = v->pgoff + ((start - v->start) >> PAGE_SHIFT);
       uint64_t last = v->pgoff + ((std::min(end, vend) - v->start) >> PAGE_SHIFT);
@@ -680,8 +692,7 @@ SysResult Kernel::sys_msync(Pid pid, uint64_t start, uint64_t len, uint64_t flag
       pt.for_each_pte(start, std::min(end, vend), [&](uint64_t, PteSlot, uint64_t e) {
         if (pte_present(e) && (e & _PAGE_DIRTY)) mem_.frame(pte_pfn(e)).flags |= PG_dirty;
       });
-      for (auto it = ino.cache.lower_bound(first); it != ino.cache.end() && it->first < last; ++it)
-        if (mem_.frame(it->second).flags & PG_dirty) writeback(ino, it->first);
+      writeback_range(ino, first, last);
     }
     start = vend;
     if (start >= end) break;

@@ -195,6 +195,19 @@ std::vector<std::string> Kernel::check_invariants() const {
         break;
     }
   }
+  // With no process running, only the page cache, the zero page and the kernel's own
+  // frames may be in use.
+  bool any_running = false;
+  for (const auto& [pid, p] : procs_) any_running |= p.state == ProcState::Running;
+  if (!any_running) {
+    for (size_t i = 0; i < frames.size(); ++i) {
+      FrameOwner o = frames[i].owner;
+      if (o == FrameOwner::Anon || o == FrameOwner::PageTable)
+        bad.push_back(fmt("frame %#zx: still in use with no process running", i));
+      if ((o == FrameOwner::File || o == FrameOwner::Shmem) && frames[i].mapcount)
+        bad.push_back(fmt("frame %#zx: still mapped with no process running", i));
+    }
+  }
   uint64_t free_frames = 0;
   for (const Frame& f : frames) free_frames += f.owner == FrameOwner::Free;
   if (free_frames != mem_.free_count())

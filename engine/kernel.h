@@ -306,7 +306,7 @@ class Kernel {
   SysResult sys_write_common(Pid pid, int64_t fd, uint64_t buf, uint64_t count, const uint64_t* offset,
                              const std::vector<uint8_t>* literal);
   Errno file_io_write(Inode& ino, uint64_t pos, const std::vector<uint8_t>& data);
-  void writeback(Inode& ino, uint64_t index);
+  void writeback_range(Inode& ino, uint64_t first, uint64_t last);
   void truncate_inode(Inode& ino, uint64_t new_size);
   void iput(uint64_t ino);
   OpenFile* fd_get(Process& p, int64_t fd);

@@ -250,3 +250,14 @@ TEST_CASE("msync: checks, and MS_SYNC writes dirty shared pages back and write-p
   CHECK(w.write(s, 'r').fault == FaultKind::WpShared);
   require_coherent(w.k);
 }
+
+TEST_CASE("msync on tmpfs memory writes nothing back and leaves the PTEs alone") {
+  World w;
+  SysResult s = w.mmap({0, P, RW, MAP_SHARED | MAP_ANONYMOUS, -1, 0});
+  REQUIRE(s.is_ok());
+  CHECK(w.write(s.value, 1).ok);
+  w.k.drain_events();
+  CHECK(w.k.sys_msync(w.pid, s.value, P, MS_SYNC).is_ok());
+  for (const Event& e : w.k.events()) CHECK(e.kind != EventKind::Writeback);
+  CHECK((w.k.walk(w.pid, s.value).pte() & _PAGE_RW) != 0);
+}

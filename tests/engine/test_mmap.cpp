@@ -202,3 +202,28 @@ TEST_CASE("get_unmapped_area: the search cache never changes where mappings land
   }
   CHECK(cached.maps() == fresh.maps());
 }
+
+TEST_CASE("vm.max_map_count: mmap fails only once the count is above the limit; splits need room below it") {
+  // Measured with the real limit 65530: mmap succeeded up to a count of 65531.
+  KernelConfig cfg;
+  cfg.max_map_count = 4;
+  World w(cfg);
+  for (uint64_t i = 0; i < 5; ++i)
+    CHECK(w.mmap({0x100000000 + i * 0x10000, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0}).is_ok());
+  CHECK(w.mm().vmas.size() == 5);  // max + 1
+  CHECK(w.mmap({0, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0}).err == Errno::NoMem);
+  // Even a mapping that would merge into a neighbour is refused (checked before merging).
+  CHECK(w.mmap({0x100001000, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0}).err == Errno::NoMem);
+  CHECK(w.madvise(0x100000000, 4096, MADV_DONTFORK).is_ok());  // whole VMA: no split needed
+}
+
+TEST_CASE("vm.max_map_count: a split at the limit is ENOMEM for mprotect, EAGAIN for madvise") {
+  KernelConfig cfg;
+  cfg.max_map_count = 2;
+  World w(cfg);
+  uint64_t p = w.anon(3 * 4096, PROT_READ | PROT_WRITE, 0x100000000, MAP_FIXED_NOREPLACE);
+  w.anon(4096, PROT_READ, 0x200000000, MAP_FIXED_NOREPLACE);
+  CHECK(w.mprotect(p, 4096, PROT_READ).err == Errno::NoMem);
+  CHECK(w.madvise(p + 4096, 4096, MADV_DONTFORK).err == Errno::Again);
+  CHECK(w.mm().vmas.size() == 2);
+}
