@@ -629,9 +629,11 @@ void Kernel::writeback_range(Inode& ino, uint64_t first, uint64_t last) {
     if (mem_.frame(it->second).flags & PG_dirty) dirty.push_back(it->first);
   if (dirty.empty()) return;
   uint64_t key = ino.kind == InodeKind::Shmem ? (1ULL << 32) + ino.ino : ino.ino;
-  for (auto& [pid, pr] : procs_) {
+  for (auto& entry : procs_) {
+    Process& pr = entry.second;  // named locals: clang's lambdas cannot capture bindings
     if (pr.state != ProcState::Running) continue;
-    for (auto& [s, v] : pr.mm.vmas) {
+    for (auto& vma_entry : pr.mm.vmas) {
+      const Vma& v = vma_entry.second;
       if (!(v.flags & VM_SHARED) || v.inode != key) continue;
       uint64_t lo = std::max(first, v.pgoff), hi = std::min(last, v.pgoff + v.pages());
       if (lo >= hi) continue;
