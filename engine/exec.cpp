@@ -52,6 +52,7 @@ bool Kernel::expand_stack(Process& p, uint64_t addr) {
   grown.pgoff -= pages;
   grown.start = new_start;
   mm.vmas.emplace(grown.start, grown);
+  mm.sync_gaps(grown.start, grown.end);
   vm_stat_account(mm, grown.flags, static_cast<int64_t>(pages));
   emit({.kind = EventKind::VmaExpand, .pid = p.pid, .addr = grown.start, .end = grown.end});
   return true;
@@ -128,6 +129,7 @@ SysResult Kernel::sys_execve(Pid pid, const std::string& path) {
   uint64_t stack_rnd = aslr ? (get_random_long() & 0x3fffffULL) << PAGE_SHIFT : 0;
   uint64_t brk_rnd = aslr ? (get_random_long() % (0x2000000ULL >> PAGE_SHIFT)) << PAGE_SHIFT : 0;
   p->mm.mmap_base = legacy_mmap_base(mmap_rnd);
+  p->mm.rebuild_gaps();
   const uint64_t base = kAoutBase + load_rnd;
   const uint64_t stack_top = kStackTop - stack_rnd;
   // Descriptors opened with O_CLOEXEC close now.
@@ -185,6 +187,7 @@ SysResult Kernel::sys_execve(Pid pid, const std::string& path) {
     emit({.kind = EventKind::VmaInsert, .pid = pid, .addr = st.start, .end = st.end});
     mm.start_stack = kStartStack - stack_rnd;
   }
+  mm.rebuild_gaps();
   // What the kernel writes while building the image: argv, envp and the auxiliary
   // vector at the top of the stack, and padzero() clearing the bss tail of the last
   // file-backed page of each data segment (copy-on-write: three anonymous pages).
@@ -241,6 +244,7 @@ SysResult Kernel::sys_brk(Pid pid, uint64_t brk) {
   if (expand) {
     Vma& v = mm.vmas.at(prev->start);
     v.end = newbrk;
+    mm.sync_gaps(v.start, v.end);
     emit({.kind = EventKind::VmaExpand, .pid = pid, .addr = v.start, .end = v.end});
   } else {
     Vma v;
@@ -249,6 +253,7 @@ SysResult Kernel::sys_brk(Pid pid, uint64_t brk) {
     v.flags = flags;
     v.pgoff = oldbrk >> PAGE_SHIFT;
     mm.vmas.emplace(v.start, v);
+    mm.sync_gaps(v.start, v.end);
     emit({.kind = EventKind::VmaInsert, .pid = pid, .addr = v.start, .end = v.end});
   }
   vm_stat_account(mm, flags, static_cast<int64_t>((newbrk - oldbrk) >> PAGE_SHIFT));

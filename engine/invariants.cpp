@@ -46,6 +46,17 @@ std::vector<std::string> Kernel::check_invariants() const {
       prev_end = v.end;
       total += v.pages();
     }
+    // The gap index holds exactly the gaps the VMAs leave.
+    {
+      std::vector<GapIndex::Gap> want;
+      for (const auto& [s, v] : mm.vmas) want.push_back(mm.gap_of(s));
+      want.push_back(mm.gap_of(TASK_SIZE));
+      std::vector<GapIndex::Gap> have = mm.gaps.all();
+      bool same = want.size() == have.size();
+      for (size_t i = 0; same && i < want.size(); ++i)
+        same = want[i].owner == have[i].owner && want[i].start == have[i].start && want[i].end == have[i].end;
+      if (!same) bad.push_back(fmt("pid %d: gap index out of date (%zu gaps indexed, %zu expected)", pid, have.size(), want.size()));
+    }
     if (total != mm.total_vm)
       bad.push_back(fmt("pid %d: total_vm %" PRIu64 " but VMAs cover %" PRIu64 " pages", pid, mm.total_vm, total));
 

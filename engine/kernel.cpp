@@ -153,6 +153,7 @@ std::optional<Pid> Kernel::spawn(const std::string& comm) {
   p.comm = comm;
   p.mm.pgd = *pgd;
   p.mm.mmap_base = legacy_mmap_base();
+  p.mm.rebuild_gaps();
   for (int fd = 0; fd < 3; ++fd) p.fds.push_back(OpenFile{kTtyInode, O_RDWR_, 0});
   inodes_.at(kTtyInode).open_count += 3;
   procs_.emplace(pid, std::move(p));
@@ -173,16 +174,28 @@ void Kernel::vm_stat_account(Mm& mm, uint64_t flags, int64_t pages) {
 
 uint64_t Kernel::unmapped_area_topdown(const Mm& mm, uint64_t len, uint64_t low,
                                        uint64_t high) const {
-  // The highest gap [gap_start, gap_end) below `high` that fits len: a walk down from
-  // `high`, or from where an earlier search for no more than len stopped.
-  const uint64_t requested_high = high;
-  if (mm.gap_cache.valid && mm.gap_cache.high == high && len >= mm.gap_cache.len) high = mm.gap_cache.addr;
-  uint64_t found = unmapped_area_walk(mm, len, low, high);
-  if (found) mm.gap_cache = {true, requested_high, len, found + len};
-  return found;
+  // The highest gap below `high` that fits len, from the gap index in O(log n). The
+  // gap that contains `high` is clamped to it; the lowest one to `low`.
+  if (len == 0 || high < low + len) return 0;
+  const Vma* above = mm.find_vma(high);  // the first VMA ending above high
+  uint64_t owner = above ? above->start : TASK_SIZE;
+  uint64_t limit = owner;  // owners whose gaps lie wholly below high
+  if (owner >= high) {
+    GapIndex::Gap g = mm.gap_of(owner);
+    uint64_t end = std::min(g.end, high);
+    uint64_t start = std::max(g.start, low);
+    if (end > start && end - start >= len) return end - len;
+    if (owner == 0) return 0;
+    limit = owner - 1;
+  }
+  auto g = mm.gaps.highest_fitting(limit, len);
+  if (!g) return 0;
+  uint64_t start = std::max(g->start, low);
+  if (g->end < start || g->end - start < len) return 0;  // only the part above low counts
+  return g->end - len;
 }
 
-uint64_t Kernel::unmapped_area_walk(const Mm& mm, uint64_t len, uint64_t low, uint64_t high) const {
+uint64_t unmapped_area_linear(const Mm& mm, uint64_t len, uint64_t low, uint64_t high) {
   uint64_t gap_end = high;
   auto it = mm.vmas.lower_bound(high);
   // A VMA straddling `high` closes the first gap at its start.
@@ -389,6 +402,8 @@ SysResult Kernel::do_mmap(Process& p, const MmapArgs& a, const OpenFile* file) {
   if (merge_left && merge_right && prev->anon && next->anon && prev->anon != next->anon) {
     merge_right = false;  // are_anon_vmas_compatible
   }
+  const uint64_t sync_lo = merge_left ? prev->start : addr;
+  const uint64_t sync_hi = merge_right ? next->end : end;
 
   if (merge_left) {
     uint64_t new_end = merge_right ? next->end : end;
@@ -417,6 +432,7 @@ SysResult Kernel::do_mmap(Process& p, const MmapArgs& a, const OpenFile* file) {
     mm.vmas.emplace(addr, v);
     emit({.kind = EventKind::VmaInsert, .pid = p.pid, .addr = addr, .end = end});
   }
+  mm.sync_gaps(sync_lo, sync_hi);
   if (inode_key) ++inodes_.at(inode_key).map_count;  // one more VMA, or one fewer after a merge
   if (inode_key && (merge_left || merge_right)) {
     // The merged VMA already counted; a merge of both sides dropped one more.
@@ -466,6 +482,7 @@ bool Kernel::split_vma(Process& p, uint64_t vma_start, uint64_t addr) {
   hi.pgoff = lo.pgoff + ((addr - lo.start) >> PAGE_SHIFT);
   lo.end = addr;
   mm.vmas.emplace(addr, hi);
+  mm.sync_gaps(lo.start, hi.end);
   if (hi.inode) ++inodes_.at(hi.inode).map_count;
   emit({.kind = EventKind::VmaSplit, .pid = p.pid, .addr = addr, .end = old_end});
   return true;
@@ -474,7 +491,6 @@ bool Kernel::split_vma(Process& p, uint64_t vma_start, uint64_t addr) {
 Errno Kernel::do_munmap(Process& p, uint64_t start, uint64_t end) {
   // do_vmi_align_munmap
   Mm& mm = p.mm;
-  mm.gap_cache.valid = false;  // a gap may grow
   Vma* first = mm.find_vma(start);
   if (!first || first->start >= end) return Errno::None;
 
@@ -496,6 +512,7 @@ Errno Kernel::do_munmap(Process& p, uint64_t start, uint64_t end) {
     detached.push_back(it->second);
     it = mm.vmas.erase(it);
   }
+  mm.sync_gaps(start, end);
   const Vma* prev = mm.prev_of(start);
   auto nit = mm.vmas.lower_bound(end);
   const Vma* next = nit == mm.vmas.end() ? nullptr : &nit->second;

@@ -250,7 +250,7 @@ class Kernel {
   uint64_t get_unmapped_area(const Mm& mm, uint64_t addr, uint64_t len, uint64_t flags,
                              Errno& err, bool thp_align = false) const;
   uint64_t unmapped_area_topdown(const Mm& mm, uint64_t len, uint64_t low, uint64_t high) const;
-  uint64_t unmapped_area_walk(const Mm& mm, uint64_t len, uint64_t low, uint64_t high) const;
+
   // Splits the VMA at `start` so that a VMA begins at addr. Returns false if the
   // map count limit forbids it.
   bool split_vma(Process& p, uint64_t vma_start, uint64_t addr);
@@ -336,6 +336,9 @@ class Kernel {
 
 // arch/x86/mm/mmap.c mmap_base(): without randomization, or with a random offset.
 uint64_t legacy_mmap_base(uint64_t rnd = 0);
+// The same search as get_unmapped_area's top-down one, by walking every VMA down
+// from `high`: O(n). Kept as the reference the indexed search is tested against.
+uint64_t unmapped_area_linear(const Mm& mm, uint64_t len, uint64_t low, uint64_t high);
 // vm_start_gap: where the free gap below a VMA ends (a stack keeps its guard gap).
 uint64_t vm_start_gap(const Vma& v);
 

@@ -50,6 +50,12 @@ Kernel::ModifyResult Kernel::vma_modify_flags(Process& p, uint64_t vma_start, ui
   bool merge_right = end == mid.end && next && same_kind(*next) && next->pgoff == pgoff_at(end) &&
                      anon_compatible(mid.anon, next->anon);
   if (merge_left && merge_right && !anon_compatible(prev->anon, next->anon)) merge_right = false;
+  // Whatever happens below stays within prev..next: resync the gaps there on return.
+  struct GapSync {
+    Mm& mm;
+    uint64_t lo, hi;
+    ~GapSync() { mm.sync_gaps(lo, hi); }
+  } gap_sync{mm, prev ? prev->start : mid.start, next ? next->end : mid.end};
 
   auto remove = [&](uint64_t s) {
     Vma gone = mm.vmas.at(s);

@@ -52,6 +52,7 @@ uint64_t Kernel::move_vma(Process& p, uint64_t old_start, uint64_t old_len, uint
   bool left = prev && same(*prev) && prev->pgoff + prev->pages() == dst.pgoff && anon_ok(prev->anon, dst.anon);
   bool right = next && same(*next) && next->pgoff == dst.pgoff + dst.pages() && anon_ok(dst.anon, next->anon);
   if (left && right && !anon_ok(prev->anon, next->anon)) right = false;
+  const uint64_t sync_lo = left ? prev->start : dst.start, sync_hi = right ? next->end : dst.end;
   if (left) {
     prev->end = right ? next->end : dst.end;
     prev->anon = prev->anon ? prev->anon : dst.anon;
@@ -75,6 +76,7 @@ uint64_t Kernel::move_vma(Process& p, uint64_t old_start, uint64_t old_len, uint
     if (dst.inode) ++inodes_.at(dst.inode).map_count;
     emit({.kind = EventKind::VmaInsert, .pid = p.pid, .addr = dst.start, .end = dst.end});
   }
+  mm.sync_gaps(sync_lo, sync_hi);
   vm_stat_account(mm, dst.flags, static_cast<int64_t>(dst.pages()));
   // move_page_tables: each entry moves; frames, mapcounts and RSS stay as they are.
   for (const Hit& h : hits) {
@@ -132,6 +134,7 @@ SysResult Kernel::sys_mremap(Pid pid, uint64_t addr, uint64_t old_len, uint64_t 
     dup.end = dest + new_len;
     dup.pgoff = from.pgoff + ((addr - from.start) >> PAGE_SHIFT);
     mm.vmas.emplace(dup.start, dup);
+    mm.sync_gaps(dup.start, dup.end);
     if (dup.inode) ++inodes_.at(dup.inode).map_count;
     vm_stat_account(mm, dup.flags, static_cast<int64_t>(dup.pages()));
     emit({.kind = EventKind::VmaInsert, .pid = pid, .addr = dup.start, .end = dup.end});
@@ -205,6 +208,7 @@ SysResult Kernel::sys_mremap(Pid pid, uint64_t addr, uint64_t old_len, uint64_t 
         mm.vmas.erase(gone.start);
         emit({.kind = EventKind::VmaRemove, .pid = pid, .addr = gone.start, .end = gone.end});
       }
+      mm.sync_gaps(v.start, v.end);
       return finish(SysResult::ok(addr));
     }
   }

@@ -41,7 +41,7 @@ SysResult Kernel::sys_fork(Pid pid) {
   cm.stack_vm = pm.stack_vm;
   cm.locked_vm = 0;  // mlock is not inherited
   cm.def_flags = pm.def_flags & ~uint64_t{VM_LOCKED | VM_LOCKONFAULT};
-  cm.gap_cache = {};  // DONTCOPY VMAs leave bigger gaps in the child
+
   procs_.emplace(cpid, std::move(child));
   Process& c = procs_.at(cpid);
   // dup_fd: the child shares every open file description.
@@ -113,6 +113,7 @@ SysResult Kernel::sys_fork(Pid pid) {
     procs_.erase(cpid);
     return finish(SysResult::fail(Errno::NoMem));
   }
+  c.mm.rebuild_gaps();
   c.mm.hiwater_rss = c.mm.rss();
   c.mm.hiwater_vm = c.mm.total_vm;
   emit({.kind = EventKind::ProcessStart, .pid = cpid});

@@ -28,6 +28,36 @@ const Vma* Mm::prev_of(uint64_t addr) const {
   return &std::prev(it)->second;
 }
 
+GapIndex::Gap Mm::gap_of(uint64_t owner) const {
+  // The gap below the VMA starting at owner (or below TASK_SIZE for the top gap).
+  GapIndex::Gap g;
+  g.owner = owner;
+  const Vma* prev = prev_of(owner);
+  g.start = prev ? prev->end : 0;
+  if (owner >= TASK_SIZE) {
+    g.end = TASK_SIZE;
+  } else {
+    g.end = vm_start_gap(vmas.at(owner));
+  }
+  return g;
+}
+
+void Mm::sync_gaps(uint64_t lo, uint64_t hi) {
+  // Owners in [lo, hi] that are gone lose their entry; the VMAs there and the first
+  // one above hi (whose gap starts at the last end below it) are recomputed.
+  for (uint64_t owner : gaps.owners_in(lo, hi))
+    if (owner < TASK_SIZE && !vmas.count(owner)) gaps.erase(owner);
+  for (auto it = vmas.lower_bound(lo); it != vmas.end() && it->first <= hi; ++it) gaps.set(gap_of(it->first));
+  auto next = vmas.upper_bound(hi);
+  gaps.set(gap_of(next == vmas.end() ? TASK_SIZE : next->first));
+}
+
+void Mm::rebuild_gaps() {
+  gaps.clear();
+  for (const auto& [s, v] : vmas) gaps.set(gap_of(s));
+  gaps.set(gap_of(TASK_SIZE));
+}
+
 bool Mm::intersects(uint64_t start, uint64_t end) const {
   const Vma* v = find_vma(start);
   return v && v->start < end;

@@ -5,6 +5,7 @@
 #include <map>
 #include <string>
 
+#include "engine/gaps.h"
 #include "engine/pagetable.h"
 #include "engine/types.h"
 
@@ -68,14 +69,13 @@ struct Mm {
   uint64_t start_code = 0, end_code = 0, start_brk = 0, brk = 0, start_stack = 0;
   uint64_t load_base = 0, interp_base = 0;  // where the program and ld.so were loaded
   uint64_t def_flags = 0;
-  // The top-down search's memory (old Linux's free_area_cache): the last search for
-  // `len` bytes below `high` found nothing that big in [addr, high). Gaps only grow in
-  // do_munmap, which clears it; everything else can only make gaps smaller.
-  struct GapCache {
-    bool valid = false;
-    uint64_t high = 0, len = 0, addr = 0;
-  };
-  mutable GapCache gap_cache;  // VM_LOCKED (| VM_LOCKONFAULT) after mlockall(MCL_FUTURE)
+  // The free gaps, for get_unmapped_area in O(log n). Whatever changes where VMAs
+  // start or end calls sync_gaps() for the range it touched; check_invariants()
+  // compares the index with gaps recomputed from the VMAs.
+  GapIndex gaps;
+  void sync_gaps(uint64_t lo, uint64_t hi);
+  void rebuild_gaps();
+  GapIndex::Gap gap_of(uint64_t owner) const;  // recomputed from the VMAs  // VM_LOCKED (| VM_LOCKONFAULT) after mlockall(MCL_FUTURE)
   uint64_t total_vm = 0;   // pages mapped
   uint64_t data_vm = 0;    // private writable, not stack
   uint64_t exec_vm = 0;
