@@ -38,6 +38,31 @@ constexpr bool pte_present(uint64_t e) { return (e & (_PAGE_PRESENT | _PAGE_PROT
 constexpr bool pte_none(uint64_t e) { return e == 0; }
 constexpr uint64_t mk_pte(Pfn pfn, uint64_t prot) { return (pfn.value << PAGE_SHIFT) | prot; }
 
+// An entry's bits, decoded.
+struct EntryBits {
+  bool present = false, rw = false, user = false, pwt = false, pcd = false, accessed = false,
+       dirty = false, pse = false, global = false, special = false, nx = false;
+  bool protnone = false;  // not present to the MMU, but a PROT_NONE page to Linux
+  Pfn pfn;
+};
+constexpr EntryBits decode_entry(uint64_t e) {
+  EntryBits b;
+  b.present = e & _PAGE_PRESENT;
+  b.rw = e & _PAGE_RW;
+  b.user = e & _PAGE_USER;
+  b.pwt = e & _PAGE_PWT;
+  b.pcd = e & _PAGE_PCD;
+  b.accessed = e & _PAGE_ACCESSED;
+  b.dirty = e & _PAGE_DIRTY;
+  b.pse = e & _PAGE_PSE;
+  b.protnone = !b.present && (e & _PAGE_PROTNONE);
+  b.global = b.present && (e & _PAGE_GLOBAL);
+  b.special = e & _PAGE_SPECIAL;
+  b.nx = e & _PAGE_NX;
+  b.pfn = pte_pfn(e);
+  return b;
+}
+
 // Levels, top down, with Linux's names.
 enum class PtLevel : uint8_t { PGD = 4, PUD = 3, PMD = 2, PTE = 1 };
 const char* pt_level_name(PtLevel l);

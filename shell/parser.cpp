@@ -343,6 +343,14 @@ bool Parser::parse_stmt(Stmt& st) {
     advance();
     return true;
   }
+  if (first.text == "walk" && !is_punct('(') && !is_punct('=') && !is_punct('[')) {
+    if (at_end_or_comment()) return fail_here("an address after 'walk' (for example walk p)");
+    Expr e;
+    if (!parse_expr(e)) return false;
+    st.kind = Stmt::Kind::Walk;
+    st.value = std::move(e);
+    return true;
+  }
   if (first.text == "help" && at_end_or_comment()) {
     st.kind = Stmt::Kind::Help;
     return true;

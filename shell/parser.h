@@ -6,6 +6,7 @@
 //   pidtag   := '[' 'pid' NUMBER ']'                   e.g. [pid 2]
 //   comment  := '#' any*                               narration
 //   stmt     := 'cat' PATH                             cat /proc/self/maps
+//             | 'walk' expr                           the page-table walk of one address
 //             | 'help'
 //             | IDENT '=' call                         p = mmap(...)
 //             | IDENT '=' expr                         len = 8192
@@ -63,7 +64,7 @@ struct Recorded {  // "= value" or "= -1 ERRNO (text)" after a strace line
 };
 
 struct Stmt {
-  enum class Kind { Empty, Comment, Cat, Help, CallStmt, Assign, Load, Store } kind = Kind::Empty;
+  enum class Kind { Empty, Comment, Cat, Walk, Help, CallStmt, Assign, Load, Store } kind = Kind::Empty;
   std::optional<int32_t> pid;  // from a [pid N] prefix
   std::string text;            // Comment: the narration; Cat: the path
   Span text_span;

@@ -227,7 +227,7 @@ Output Session::exec(std::string_view line) {
 
   Pid pid = st.pid.value_or(current_);
   bool is_reset = st.kind == Stmt::Kind::CallStmt && st.call->name == "reset";
-  bool needs_process = (st.kind == Stmt::Kind::CallStmt && !is_reset) || st.kind == Stmt::Kind::Load ||
+  bool needs_process = (st.kind == Stmt::Kind::CallStmt && !is_reset) || st.kind == Stmt::Kind::Walk || st.kind == Stmt::Kind::Load ||
                        st.kind == Stmt::Kind::Store ||
                        (st.kind == Stmt::Kind::Assign && st.call.has_value());
   if (needs_process || st.pid) {
@@ -256,6 +256,9 @@ Output Session::exec(std::string_view line) {
       break;
     case Stmt::Kind::Cat:
       run_cat(st, pid, out);
+      break;
+    case Stmt::Kind::Walk:
+      run_walk(st, pid, out);
       break;
     case Stmt::Kind::CallStmt:
       run_call(st, pid, out);
@@ -609,6 +612,48 @@ void Session::run_access(const Stmt& st, Pid pid, Output& out) {
   }
 }
 
+void Session::run_walk(const Stmt& st, Pid pid, Output& out) {
+  Eval v = eval(*st.value);
+  if (v.error) {
+    refuse(out, v.error->message, v.error->span);
+    return;
+  }
+  uint64_t addr = v.value;
+  if (addr >= (1ULL << 47)) {
+    refuse(out, hex(addr) + " is not a user address (user space ends at 0x7ffffffff000)", st.value->span);
+    return;
+  }
+  Walk w = kernel_.walk(pid, addr);
+  const Process* p = kernel_.process(pid);
+  out.lines.push_back({LineKind::Text, "walk of " + hex(addr) + " in pid " + std::to_string(pid) +
+                                           ", CR3 = frame " + hex(p->mm.pgd.value) + ":"});
+  static const char* const kChild[] = {"", "frame", "PTE table in frame", "PMD table in frame", "PUD table in frame"};
+  for (int i = 0; i < w.depth; ++i) {
+    const WalkStep& s = w.steps[static_cast<size_t>(i)];
+    EntryBits b = decode_entry(s.entry);
+    char buf[128];
+    std::snprintf(buf, sizeof buf, "  %s[%3" PRIu64 "] = 0x%016" PRIx64 "  ", pt_level_name(s.level), s.index, s.entry);
+    std::string line = buf;
+    std::string bits;
+    auto add = [&](bool on, const char* name) {
+      if (!on) return;
+      if (!bits.empty()) bits += ' ';
+      bits += name;
+    };
+    add(b.present, "P"); add(b.rw, "RW"); add(b.user, "US"); add(b.pwt, "PWT"); add(b.pcd, "PCD");
+    add(b.accessed, "A"); add(b.dirty, "D"); add(b.pse, "PS"); add(b.global, "G"); add(b.special, "special");
+    add(b.nx, "NX"); add(b.protnone, "PROT_NONE");
+    if (s.entry == 0) {
+      line += "empty: the walk ends here";
+    } else {
+      int level = static_cast<int>(s.level);
+      line += bits + "  -> " + kChild[level] + " " + hex(b.pfn.value);
+      if (level == 1) line += " + offset " + hex(addr & ~PAGE_MASK);
+    }
+    out.lines.push_back({LineKind::Text, line});
+  }
+}
+
 void Session::run_cat(const Stmt& st, Pid pid, Output& out) {
   const std::string& path = st.text;
   // /proc/self/... or /proc/<pid>/...
@@ -708,6 +753,7 @@ std::string Session::help_text() {
          "  mlock(p, 8192), munlock, mlock2, mlockall(MCL_CURRENT), munlockall()\n"
          "  mincore(p, 8192, v)     which pages are resident (v: a buffer)\n"
          "  pagemap(p, 8192)        /proc/self/pagemap's entries for a range, decoded\n"
+         "  walk p                  the page-table walk of one address, level by level\n"
          "  cat /proc/meminfo\n"
          "  cat /proc/self/maps     the address space, as Linux prints it\n"
          "  fd = open(\"/home/user/words.txt\", O_RDONLY)   files: open, read, write, lseek,\n"

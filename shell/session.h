@@ -75,6 +75,7 @@ class Session {
   void run_call(const Stmt& st, engine::Pid pid, Output& out);
   void run_access(const Stmt& st, engine::Pid pid, Output& out);
   void run_cat(const Stmt& st, engine::Pid pid, Output& out);
+  void run_walk(const Stmt& st, engine::Pid pid, Output& out);
   void append_events(Output& out, engine::Pid pid, bool tag);
   void refuse(Output& out, std::string msg, Span span);
 

@@ -77,3 +77,20 @@ TEST_CASE("pagetable: free_pgd_range frees only tables inside [floor, ceiling)")
   CHECK(freed == 4);
   CHECK(t.mem.read_u64(t.root, 255) == 0);
 }
+
+TEST_CASE("pagetable: entries decode into their bits") {
+  EntryBits b = decode_entry(0x8000000000053067);
+  CHECK(b.present);
+  CHECK(b.rw);
+  CHECK(b.user);
+  CHECK(b.accessed);
+  CHECK(b.dirty);
+  CHECK(b.nx);
+  CHECK_FALSE(b.global);
+  CHECK(b.pfn == Pfn{0x53});
+  EntryBits n = decode_entry(0x53000 | _PAGE_ACCESSED | _PAGE_PROTNONE);
+  CHECK_FALSE(n.present);
+  CHECK(n.protnone);
+  CHECK_FALSE(n.global);  // bit 8 means PROT_NONE when the page is not present
+  CHECK(decode_entry(mk_pte(Pfn{1}, _PAGE_PRESENT | _PAGE_USER | _PAGE_SPECIAL)).special);
+}

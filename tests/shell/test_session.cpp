@@ -165,3 +165,21 @@ TEST_CASE("session: files in strace form; a string where a number belongs is ref
   o = run(s, "open(fd, O_RDONLY)");
   CHECK(o.error_message == "argument 1 of open is a \"string\" in double quotes");
 }
+
+TEST_CASE("session: walk shows each level's index, entry and decoded bits") {
+  Session s(kEmpty);
+  run(s, kMmap);
+  run(s, "p[5] = 1");
+  Output o = run(s, "walk p + 5");
+  REQUIRE(o.lines.size() == 5);
+  CHECK(o.lines[0].text == "walk of 0x7ffff7ffd005 in pid 1, CR3 = frame 0x2:");
+  CHECK(o.lines[1].text == "  PGD[255] = 0x0000000000003067  P RW US A D  -> PUD table in frame 0x3");
+  CHECK(o.lines[4].text == "  PTE[509] = 0x8000000000006067  P RW US A D NX  -> frame 0x6 + offset 0x5");
+  o = run(s, "walk 0x1000");
+  CHECK(o.lines.back().text == "  PGD[  0] = 0x0000000000000000  empty: the walk ends here");
+  o = s.exec("walk");
+  CHECK_FALSE(o.ok);
+  CHECK(o.error_message == "expected an address after 'walk' (for example walk p), found end of line");
+  o = s.exec("walk 0xffffffffff600000");
+  CHECK(o.error_message == "0xffffffffff600000 is not a user address (user space ends at 0x7ffffffff000)");
+}
