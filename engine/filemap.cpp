@@ -78,7 +78,7 @@ std::optional<Pfn> Kernel::page_cache_fill(Inode& ino, uint64_t index, bool from
   bool shmem = ino.kind == InodeKind::Shmem;
   uint64_t key = shmem ? (1ULL << 32) + ino.ino : ino.ino;
   auto pfn = mem_.alloc(shmem ? FrameOwner::Shmem : FrameOwner::File, key, index,
-                        PG_lru | PG_uptodate | (shmem ? uint32_t{PG_swapbacked} : 0u));
+                        PG_lru | PG_uptodate | (shmem ? uint32_t{PG_swapbacked | PG_shmem} : uint32_t{PG_file}));
   if (!pfn) return std::nullopt;
   if (auto d = ino.disk.find(index); d != ino.disk.end()) mem_.frame(*pfn).data = d->second;
   ino.cache[index] = *pfn;

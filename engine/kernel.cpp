@@ -556,6 +556,7 @@ void Kernel::put_page(Process& p, Pfn pfn, bool was_mapped) {
   Frame& f = mem_.frame(pfn);
   if (was_mapped) {
     if (f.mapcount) --f.mapcount;
+    if (f.mapcount == 0) f.flags &= ~uint32_t{PG_mlocked};  // munlocked with its last mapping
     uint64_t& c = rss_counter(p.mm, f);
     if (c) --c;
   }
@@ -568,6 +569,11 @@ void Kernel::put_page(Process& p, Pfn pfn, bool was_mapped) {
 
 void Kernel::set_pte(Process& p, PteSlot slot, uint64_t addr, uint64_t e) {
   tables(p).set(slot, e);
+  // A page mapped into an mlocked VMA is mlocked (mlock_folio).
+  if (pte_present(e) && !(e & _PAGE_SPECIAL)) {
+    const Vma* v = p.mm.vma_at(addr);
+    if (v && (v->flags & VM_LOCKED)) mem_.frame(pte_pfn(e)).flags |= PG_mlocked;
+  }
   emit({.kind = EventKind::PteSet, .pid = p.pid, .addr = addr, .value = e, .pfn = pte_pfn(e)});
 }
 

@@ -63,6 +63,14 @@ Errno Kernel::mlock_fixup(Process& p, uint64_t vma_start, uint64_t start, uint64
   ModifyResult m = vma_modify_flags(p, vma_start, start, end, new_flags);
   if (m.err != Errno::None) return m.err;
   next = mm.vmas.at(m.vma_start).end;
+  // mlock_vma_pages_range: the pages already mapped follow the new state.
+  PageTables pt = tables(p);
+  pt.for_each_pte(start, end, [&](uint64_t, PteSlot, uint64_t e) {
+    if (!pte_present(e) || (e & _PAGE_SPECIAL)) return;
+    Frame& f = mem_.frame(pte_pfn(e));
+    if (new_flags & VM_LOCKED) f.flags |= PG_mlocked;
+    else f.flags &= ~uint32_t{PG_mlocked};
+  });
   int64_t pages = static_cast<int64_t>((end - start) >> PAGE_SHIFT);
   if (!(new_flags & VM_LOCKED)) pages = -pages;
   else if (old_flags & VM_LOCKED) pages = 0;

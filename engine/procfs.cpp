@@ -104,8 +104,9 @@ std::optional<uint64_t> Kernel::pagemap_entry(Pid pid, uint64_t addr) const {
 std::string Kernel::proc_meminfo() const {
   // fs/proc/meminfo.c: "Key:" padded to 16 columns, the value in 8, " kB".
   uint64_t total = 0, free_pages = mem_.free_count(), cached = 0, dirty = 0, anon = 0, mapped = 0,
-           shmem = 0, pagetables = 0;
+           shmem = 0, pagetables = 0, mlocked = 0;
   for (const Frame& f : mem_.frames()) {
+    if (f.flags & PG_mlocked) ++mlocked;
     switch (f.owner) {
       case FrameOwner::Reserved: case FrameOwner::Vdso: case FrameOwner::ZeroPage: continue;
       case FrameOwner::File:
@@ -130,6 +131,7 @@ std::string Kernel::proc_meminfo() const {
   line("Buffers:", 0);
   line("Cached:", cached);
   line("SwapCached:", 0);
+  line("Mlocked:", mlocked);
   line("SwapTotal:", 0);
   line("SwapFree:", 0);
   line("Dirty:", dirty);

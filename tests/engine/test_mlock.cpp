@@ -144,3 +144,17 @@ TEST_CASE("MAP_POPULATE faults everything in; MAP_LOCKED too, and counts VmLck")
   REQUIRE(c.is_ok());
   CHECK(w.mm().rss_anon == 6);  // MAP_NONBLOCK turns MAP_POPULATE off
 }
+
+TEST_CASE("mlock: the pages are PG_mlocked while locked and mapped; meminfo counts them") {
+  World w;
+  uint64_t p = w.anon(2 * P, RW, 0xa00000000, MAP_FIXED_NOREPLACE);
+  CHECK(mlock(w, p, 2 * P).is_ok());
+  Pfn a = pte_pfn(w.k.walk(w.pid, p).pte());
+  CHECK((w.k.phys().frame(a).flags & PG_mlocked) != 0);
+  CHECK(w.k.proc_meminfo().find("Mlocked:               8 kB\n") != std::string::npos);
+  CHECK(mlock(w, p, P, 0, Sysno::munlock).is_ok());
+  CHECK((w.k.phys().frame(a).flags & PG_mlocked) == 0);
+  CHECK(w.k.proc_meminfo().find("Mlocked:               4 kB\n") != std::string::npos);
+  CHECK(w.munmap(p, 2 * P).is_ok());
+  CHECK(w.k.proc_meminfo().find("Mlocked:               0 kB\n") != std::string::npos);
+}
