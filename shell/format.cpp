@@ -2,6 +2,8 @@
 
 #include <cinttypes>
 #include <algorithm>
+#include <cctype>
+#include <vector>
 #include <cstdio>
 
 namespace vmplay::shell {
@@ -66,6 +68,7 @@ constexpr Named kMlock2[] = {{"MLOCK_ONFAULT", MLOCK_ONFAULT}};
 constexpr Named kMcl[] = {{"MCL_CURRENT", MCL_CURRENT}, {"MCL_FUTURE", MCL_FUTURE}, {"MCL_ONFAULT", MCL_ONFAULT}};
 constexpr Named kMfd[] = {{"MFD_CLOEXEC", MFD_CLOEXEC}, {"MFD_ALLOW_SEALING", MFD_ALLOW_SEALING}};
 constexpr Named kOther[] = {
+    {"PAGE_SIZE", kPageSize},
     {"O_RDONLY", O_RDONLY_}, {"O_WRONLY", O_WRONLY_}, {"O_RDWR", O_RDWR_},
     {"AT_FDCWD", static_cast<uint64_t>(AT_FDCWD_)},
     {"SEEK_SET", SEEK_SET_}, {"SEEK_CUR", SEEK_CUR_}, {"SEEK_END", SEEK_END_},
@@ -237,6 +240,54 @@ std::string format_mfd_flags(uint64_t flags) { return bit_names(flags, kMfd, "",
 std::string format_mremap_flags(uint64_t flags) { return bit_names(flags, kMremap, "", "0"); }
 std::string format_mlock2_flags(uint64_t flags) { return bit_names(flags, kMlock2, "", "0"); }
 std::string format_mlockall_flags(uint64_t flags) { return bit_names(flags, kMcl, "", "0"); }
+
+std::vector<std::string> constant_names() {
+  std::vector<std::string> out;
+  for (const auto* t : {kProt, kMapType, kMapFlags}) (void)t;
+  auto add = [&](const auto& table) {
+    for (const auto& n : table) out.push_back(n.name);
+  };
+  add(kProt);
+  add(kMapType);
+  add(kMapFlags);
+  add(kOther);
+  add(kMadvise);
+  add(kOpenFlags);
+  add(kMsync);
+  add(kMfd);
+  add(kMremap);
+  add(kMcl);
+  add(kMlock2);
+  return out;
+}
+
+size_t edit_distance(std::string_view a, std::string_view b) {
+  // Levenshtein with transpositions (optimal string alignment), case-insensitive.
+  std::vector<std::vector<size_t>> d(a.size() + 1, std::vector<size_t>(b.size() + 1));
+  for (size_t i = 0; i <= a.size(); ++i) d[i][0] = i;
+  for (size_t j = 0; j <= b.size(); ++j) d[0][j] = j;
+  auto lower = [](char c) { return static_cast<char>(std::tolower(static_cast<unsigned char>(c))); };
+  for (size_t i = 1; i <= a.size(); ++i) {
+    for (size_t j = 1; j <= b.size(); ++j) {
+      size_t cost = lower(a[i - 1]) == lower(b[j - 1]) ? 0 : 1;
+      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost});
+      if (i > 1 && j > 1 && lower(a[i - 1]) == lower(b[j - 2]) && lower(a[i - 2]) == lower(b[j - 1]))
+        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+    }
+  }
+  return d[a.size()][b.size()];
+}
+
+std::optional<std::string> closest(std::string_view word, const std::vector<std::string>& candidates) {
+  // The nearest candidate, if it is close enough to be a typo of word.
+  std::optional<std::string> best;
+  size_t best_d = std::max<size_t>(1, std::min<size_t>(3, word.size() / 3));
+  for (const auto& c : candidates) {
+    size_t dist = edit_distance(word, c);
+    if (dist <= best_d && (!best || dist < edit_distance(word, *best))) best = c;
+  }
+  return best;
+}
 
 std::string format_madvise(uint64_t advice) {
   for (const auto& n : kMadvise)

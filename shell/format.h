@@ -5,6 +5,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "engine/events.h"
 #include "engine/kernel.h"
@@ -36,6 +37,9 @@ std::string format_mlockall_flags(uint64_t flags); // MCL_CURRENT|MCL_FUTURE
 
 // Looks up a constant: PROT_*, MAP_*, NULL.
 std::optional<uint64_t> constant_value(std::string_view name);
+std::vector<std::string> constant_names();
+// A candidate that word is probably a typo of ("MAP_PRIVTE" -> "MAP_PRIVATE").
+std::optional<std::string> closest(std::string_view word, const std::vector<std::string>& candidates);
 
 // One line describing an event for the console, or nullopt for events the console
 // does not print (frame and PTE bookkeeping, shown by the panels instead).

@@ -1,5 +1,6 @@
 #include "shell/parser.h"
 
+#include <algorithm>
 #include <cctype>
 
 namespace vmplay::shell {
@@ -47,6 +48,7 @@ class Parser {
   bool parse_call(Call& c, const Token& name);
   bool parse_recorded(Recorded& r);
   bool parse_expr(Expr& e);
+  bool parse_binary(Expr& e, size_t level);
   bool parse_term(Expr& e);
 
   bool is_punct(char c) const { return tok_.kind == Token::Kind::Punct && tok_.text[0] == c; }
@@ -110,7 +112,11 @@ void Parser::advance() {
     t.kind = Token::Kind::Punct;
     t.text = "...";
     pos_ += 3;
-  } else if (std::string_view("()[]{},=|+-#").find(c) != std::string_view::npos) {
+  } else if ((c == '<' || c == '>') && pos_ + 1 < s_.size() && s_[pos_ + 1] == c) {
+    t.kind = Token::Kind::Punct;
+    t.text = std::string(2, c);  // << or >>
+    pos_ += 2;
+  } else if (std::string_view("()[]{},=|+-#*/%&^~").find(c) != std::string_view::npos) {
     t.kind = Token::Kind::Punct;
     t.text = std::string(1, c);
     ++pos_;
@@ -140,6 +146,16 @@ bool Parser::lex_number(Token& t) {
   uint64_t v = 0;
   bool overflow = false;
   while (pos_ < s_.size() && std::isalnum(static_cast<unsigned char>(s_[pos_]))) {
+    // A size suffix ends a decimal number: 4K, 2M, 1G.
+    char up = static_cast<char>(std::toupper(static_cast<unsigned char>(s_[pos_])));
+    bool last = pos_ + 1 >= s_.size() || !std::isalnum(static_cast<unsigned char>(s_[pos_ + 1]));
+    if (base == 10 && pos_ > digits_begin && last && (up == 'K' || up == 'M' || up == 'G')) {
+      int shift = up == 'K' ? 10 : up == 'M' ? 20 : 30;
+      if (v > (UINT64_MAX >> shift)) overflow = true;
+      v <<= shift;
+      ++pos_;
+      break;
+    }
     char d = static_cast<char>(std::tolower(static_cast<unsigned char>(s_[pos_])));
     int dv = std::isdigit(static_cast<unsigned char>(d)) ? d - '0' : (d >= 'a' && d <= 'f') ? d - 'a' + 10 : 99;
     if (dv >= base) {
@@ -481,16 +497,28 @@ bool Parser::parse_recorded(Recorded& r) {
   return true;
 }
 
-bool Parser::parse_expr(Expr& e) {
-  if (!parse_term(e)) return false;
-  while (is_punct('|') || is_punct('+') || is_punct('-')) {
-    char op = tok_.text[0];
+// Binary operators by precedence, lowest first, as in C.
+namespace {
+const std::vector<std::vector<std::string>> kLevels = {
+    {"|"}, {"^"}, {"&"}, {"<<", ">>"}, {"+", "-"}, {"*", "/", "%"},
+};
+}  // namespace
+
+bool Parser::parse_expr(Expr& e) { return parse_binary(e, 0); }
+
+bool Parser::parse_binary(Expr& e, size_t level) {
+  if (level == kLevels.size()) return parse_term(e);
+  if (!parse_binary(e, level + 1)) return false;
+  while (tok_.kind == Token::Kind::Punct) {
+    const auto& ops = kLevels[level];
+    if (std::find(ops.begin(), ops.end(), tok_.text) == ops.end()) break;
+    std::string op = tok_.text;
     advance();
     Expr rhs;
-    if (!parse_term(rhs)) return false;
+    if (!parse_binary(rhs, level + 1)) return false;
     Expr bin;
     bin.kind = Expr::Kind::Binary;
-    bin.op = op;
+    bin.op = op == "<<" ? 'L' : op == ">>" ? 'R' : op[0];
     bin.span = Span{e.span.begin, rhs.span.end};
     bin.kids.push_back(std::move(e));
     bin.kids.push_back(std::move(rhs));
@@ -549,6 +577,15 @@ bool Parser::parse_term(Expr& e) {
         e.kind = Expr::Kind::Struct;
         e.span = Span{b, static_cast<uint32_t>(pos_)};
         advance();
+        return true;
+      }
+      if (is_punct('~')) {
+        advance();
+        Expr k;
+        if (!parse_term(k)) return false;
+        e.kind = Expr::Kind::Not;
+        e.span.end = k.span.end;
+        e.kids.push_back(std::move(k));
         return true;
       }
       if (is_punct('-')) {

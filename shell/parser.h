@@ -14,11 +14,11 @@
 //             | IDENT '[' expr ']' [ '=' expr ]        p[4096] = 'A'  (store) / p[4096] (load)
 //   call     := IDENT '(' [ expr { ',' expr } ] ')'
 //   result   := [ '-' ] NUMBER [ IDENT [ '(' any* ')' ] ]   = 0x7f.. | = -1 ENOMEM (Cannot ...)
-//   expr     := term { ( '|' | '+' | '-' ) term }
-//   term     := NUMBER | CHAR | STRING [ '...' ] | IDENT | '-' term | '(' expr ')'
+//   expr     := term { binop term }     binop, loosest first: |  ^  &  << >>  + -  * / %
+//   term     := NUMBER | CHAR | STRING [ '...' ] | IDENT | '-' term | '~' term | '(' expr ')'
 //             | '{' any* '}' | '[' any* ']'          a struct or array as strace prints it (ignored)
 //   Comments /* like this */ are skipped anywhere, as strace writes them.
-//   NUMBER   := decimal | 0x hex | 0 octal
+//   NUMBER   := decimal | 0x hex | 0 octal; decimal may end in K, M or G (x 1024^n)
 //   CHAR     := 'A' | '\n' | '\0' | '\x41'
 //   STRING   := "text" with C escapes (\n \t \" \\ \xNN \NNN octal), as strace prints buffers
 //
@@ -39,12 +39,12 @@ struct Span {
 };
 
 struct Expr {
-  enum class Kind { Number, Char, String, Struct, Name, Neg, Binary } kind = Kind::Number;
+  enum class Kind { Number, Char, String, Struct, Name, Neg, Not, Binary } kind = Kind::Number;
   Span span;
   uint64_t number = 0;     // Number, Char
   std::string name;        // Name; String: the bytes
   bool truncated = false;  // String followed by "..." (strace cut it short)
-  char op = 0;             // Binary: '|', '+', '-'
+  char op = 0;             // Binary: | ^ & + - * / %, 'L' for <<, 'R' for >>
   std::vector<Expr> kids;  // Neg: 1, Binary: 2
 };
 

@@ -162,6 +162,7 @@ void Session::reset() {
   }
   kernel_.drain_events();
   vars_.clear();
+  last_.reset();
   last_events_.clear();
   lines_run_ = 0;
 }
@@ -190,15 +191,28 @@ Session::Eval Session::eval(const Expr& e) const {
     case Expr::Kind::Struct:
       return {0, ParseError{"a {struct} cannot be used as a number here", e.span}};
     case Expr::Kind::Name: {
+      if (e.name == "_") {
+        if (!last_) return {0, ParseError{"'_' is the last result, and there is none yet", e.span}};
+        return {*last_, std::nullopt};
+      }
       auto v = vars_.find(e.name);
       if (v != vars_.end()) return {v->second, std::nullopt};
       if (auto c = constant_value(e.name)) return {*c, std::nullopt};
+      std::vector<std::string> names = constant_names();
+      for (const auto& [n, val] : vars_) names.push_back(n);
+      if (auto guess = closest(e.name, names))
+        return {0, ParseError{"unknown name '" + e.name + "'; did you mean " + *guess + "?", e.span}};
       return {0, ParseError{"unknown name '" + e.name + "' (not a variable, not a PROT_/MAP_ constant)", e.span}};
     }
     case Expr::Kind::Neg: {
       Eval k = eval(e.kids[0]);
       if (k.error) return k;
       return {~k.value + 1, std::nullopt};
+    }
+    case Expr::Kind::Not: {
+      Eval k = eval(e.kids[0]);
+      if (k.error) return k;
+      return {~k.value, std::nullopt};
     }
     case Expr::Kind::Binary: {
       Eval a = eval(e.kids[0]);
@@ -207,9 +221,20 @@ Session::Eval Session::eval(const Expr& e) const {
       if (b.error) return b;
       switch (e.op) {
         case '|': return {a.value | b.value, std::nullopt};
+        case '^': return {a.value ^ b.value, std::nullopt};
+        case '&': return {a.value & b.value, std::nullopt};
         case '+': return {a.value + b.value, std::nullopt};
-        default: return {a.value - b.value, std::nullopt};
+        case '-': return {a.value - b.value, std::nullopt};
+        case '*': return {a.value * b.value, std::nullopt};
+        case 'L': return {b.value >= 64 ? 0 : a.value << b.value, std::nullopt};
+        case 'R': return {b.value >= 64 ? 0 : a.value >> b.value, std::nullopt};
+        case '/':
+        case '%':
+          if (b.value == 0) return {0, ParseError{"division by zero", e.kids[1].span}};
+          return {e.op == '/' ? a.value / b.value : a.value % b.value, std::nullopt};
+        default: break;
       }
+      return {0, ParseError{"unknown operator", e.span}};
     }
   }
   return {0, ParseError{"bad expression", e.span}};
@@ -281,6 +306,7 @@ Output Session::exec(std::string_view line) {
           break;
         }
         vars_[st.target] = v.value;
+        last_ = v.value;
         out.lines.push_back({LineKind::Result, st.target + " = " + hex(v.value)});
       }
       break;
@@ -304,6 +330,12 @@ void Session::run_call(const Stmt& st, Pid pid, Output& out) {
   }
   const SyscallInfo* info = find_syscall(c.name);
   if (!info) {
+    std::vector<std::string> names;
+    for (const auto& sc : kSyscalls) names.push_back(sc.name);
+    if (auto guess = closest(c.name, names)) {
+      refuse(out, "unknown system call '" + c.name + "'; did you mean " + *guess + "?", c.name_span);
+      return;
+    }
     refuse(out, "unknown system call '" + c.name + "' (vmplay knows: " + known_syscalls() + ")", c.name_span);
     return;
   }
@@ -556,6 +588,7 @@ void Session::run_call(const Stmt& st, Pid pid, Output& out) {
   std::string tag = st.pid ? "[pid " + std::to_string(pid) + "] " : "";
   out.lines.push_back({LineKind::Result, tag + text + format_result(r, pointer)});
   if (!st.target.empty()) vars_[st.target] = r.c_value();
+  last_ = r.c_value();
 
   if (st.recorded.present) {
     bool rec_ok = !st.recorded.negative;
@@ -606,6 +639,7 @@ void Session::run_access(const Stmt& st, Pid pid, Output& out) {
   AccessResult r = kernel_.access(pid, addr, st.kind == Stmt::Kind::Store ? Access::Write : Access::Read, byte);
   append_events(out, pid, st.pid.has_value());
   if (r.ok && st.kind == Stmt::Kind::Load) {
+    last_ = r.value;
     std::string tag = st.pid ? "[pid " + std::to_string(pid) + "] " : "";
     out.lines.push_back({LineKind::Result, tag + st.target + "[" + std::to_string(static_cast<int64_t>(idx.value)) +
                                                "] = " + std::to_string(r.value) + " " + char_repr(r.value)});

@@ -83,6 +83,7 @@ class Session {
   engine::Kernel kernel_;
   engine::Pid current_ = 1;
   std::map<std::string, uint64_t> vars_;
+  std::optional<uint64_t> last_;  // `_`: the last result
   std::vector<engine::Event> last_events_;
   uint64_t lines_run_ = 0;
 };

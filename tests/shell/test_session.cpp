@@ -183,3 +183,39 @@ TEST_CASE("session: walk shows each level's index, entry and decoded bits") {
   o = s.exec("walk 0xffffffffff600000");
   CHECK(o.error_message == "0xffffffffff600000 is not a user address (user space ends at 0x7ffffffff000)");
 }
+
+TEST_CASE("session: expressions with C's precedence, size suffixes, PAGE_SIZE and _") {
+  Session s(kEmpty);
+  auto val = [&](const std::string& e) {
+    Output o = run(s, "v = " + e);
+    REQUIRE(o.ok);
+    return s.variables().at("v");
+  };
+  CHECK(val("1 + 2 * 3") == 7);
+  CHECK(val("(1 + 2) * 3") == 9);
+  CHECK(val("1 << 4 | 1") == 17);
+  CHECK(val("0xff & ~0xf") == 0xf0);
+  CHECK(val("6 ^ 3") == 5);
+  CHECK(val("4K") == 4096);
+  CHECK(val("2M + 1G") == (2ULL << 20) + (1ULL << 30));
+  CHECK(val("PAGE_SIZE * 3") == 12288);
+  CHECK(val("17 % 5 / 2") == 1);
+  CHECK(val("-1 >> 60") == 15);
+  run(s, kMmap);
+  CHECK(val("_ + 4096") == 0x7ffff7ffe000);
+  Output o = s.exec("v = 1 / 0");
+  CHECK(o.error_message == "division by zero");
+  o = s.exec("v = 12Q");
+  CHECK_FALSE(o.ok);
+}
+
+TEST_CASE("session: typos get a suggestion") {
+  Session s(kEmpty);
+  Output o = s.exec("mmap(NULL, 4096, PROT_READ, MAP_PRIVTE|MAP_ANONYMOUS, -1, 0)");
+  CHECK(o.error_message == "unknown name 'MAP_PRIVTE'; did you mean MAP_PRIVATE?");
+  CHECK(o.error_span->begin == 28);
+  o = s.exec("munmpa(0, 4096)");
+  CHECK(o.error_message == "unknown system call 'munmpa'; did you mean munmap?");
+  o = s.exec("frobnicate(1)");
+  CHECK(o.error_message.find("unknown system call 'frobnicate' (vmplay knows: mmap,") == 0);
+}
