@@ -323,15 +323,16 @@ bool Kernel::uaccess(Process& p, uint64_t addr, Access kind, uint8_t& byte) {
   return false;
 }
 
-IoResult Kernel::sys_pread64(Pid pid, int64_t fd, uint64_t buf, uint64_t count, uint64_t offset) {
-  return sys_read_common(pid, fd, buf, count, &offset);
+IoResult Kernel::sys_pread64(Pid pid, int64_t fd, uint64_t buf, uint64_t count, uint64_t offset, bool sink) {
+  return sys_read_common(pid, fd, buf, count, &offset, sink);
 }
 
-IoResult Kernel::sys_read(Pid pid, int64_t fd, uint64_t buf, uint64_t count) {
-  return sys_read_common(pid, fd, buf, count, nullptr);
+IoResult Kernel::sys_read(Pid pid, int64_t fd, uint64_t buf, uint64_t count, bool sink) {
+  return sys_read_common(pid, fd, buf, count, nullptr, sink);
 }
 
-IoResult Kernel::sys_read_common(Pid pid, int64_t fd, uint64_t buf, uint64_t count, const uint64_t* offset) {
+IoResult Kernel::sys_read_common(Pid pid, int64_t fd, uint64_t buf, uint64_t count, const uint64_t* offset,
+                                 bool sink) {
   IoResult out;
   Process* p = proc(pid);
   if (!p || p->state != ProcState::Running) {
@@ -372,7 +373,7 @@ IoResult Kernel::sys_read_common(Pid pid, int64_t fd, uint64_t buf, uint64_t cou
     uint64_t page_end = std::min(end, (index + 1) << PAGE_SHIFT);
     for (; at < page_end; ++at) {
       uint8_t b = mem_.read_byte(*pfn, at & ~PAGE_MASK);
-      if (!uaccess(*p, buf + (at - pos), Access::Write, b)) {
+      if (!sink && !uaccess(*p, buf + (at - pos), Access::Write, b)) {
         fault = true;
         break;
       }

@@ -70,6 +70,10 @@ Kernel::Kernel(KernelConfig cfg) : cfg_(cfg), mem_(cfg.phys) {
   create_file("/home/user/a.out", 10952816, elf_image(0x3f50), 0755);
   create_file("/usr/lib/x86_64-linux-gnu/libc.so.6", 332835, elf_image(1926232), 0755);
   create_file("/usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2", 332383, elf_image(215000), 0755);
+  // Debian's merged /usr: /lib and /lib64 lead to the same files.
+  names_["/lib/x86_64-linux-gnu/libc.so.6"] = 332835;
+  names_["/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2"] = 332383;
+  names_["/lib64/ld-linux-x86-64.so.2"] = 332383;
   {
     std::vector<uint8_t> cache(46219, 0);
     const std::string magic = "glibc-ld.so.cache1.1";

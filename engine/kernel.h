@@ -177,8 +177,9 @@ class Kernel {
   SysResult sys_close(Pid pid, int64_t fd);
   // read(fd, buf, count): bytes go to user memory at buf (faulting it in; EFAULT
   // where nothing is mapped). pread64 reads at `offset` without moving the position.
-  IoResult sys_read(Pid pid, int64_t fd, uint64_t buf, uint64_t count);
-  IoResult sys_pread64(Pid pid, int64_t fd, uint64_t buf, uint64_t count, uint64_t offset);
+  // `sink`: the bytes go nowhere (a replayed log does not say where they went).
+  IoResult sys_read(Pid pid, int64_t fd, uint64_t buf, uint64_t count, bool sink = false);
+  IoResult sys_pread64(Pid pid, int64_t fd, uint64_t buf, uint64_t count, uint64_t offset, bool sink = false);
   // write(fd, buf, count): bytes come from user memory at buf, or from `literal`
   // when the line gave the bytes themselves (as strace prints them).
   SysResult sys_write(Pid pid, int64_t fd, uint64_t buf, uint64_t count,
@@ -302,7 +303,7 @@ class Kernel {
   bool uaccess(Process& p, uint64_t addr, Access kind, uint8_t& byte);
   std::optional<Pfn> alloc_anon_page(Process& p, Vma& vma, uint64_t page);
   void put_cache_ref(Pfn pfn);
-  IoResult sys_read_common(Pid pid, int64_t fd, uint64_t buf, uint64_t count, const uint64_t* offset);
+  IoResult sys_read_common(Pid pid, int64_t fd, uint64_t buf, uint64_t count, const uint64_t* offset, bool sink);
   SysResult sys_write_common(Pid pid, int64_t fd, uint64_t buf, uint64_t count, const uint64_t* offset,
                              const std::vector<uint8_t>* literal);
   Errno file_io_write(Inode& ino, uint64_t pos, const std::vector<uint8_t>& data);

@@ -69,6 +69,13 @@ constexpr Named kMcl[] = {{"MCL_CURRENT", MCL_CURRENT}, {"MCL_FUTURE", MCL_FUTUR
 constexpr Named kMfd[] = {{"MFD_CLOEXEC", MFD_CLOEXEC}, {"MFD_ALLOW_SEALING", MFD_ALLOW_SEALING}};
 constexpr Named kOther[] = {
     {"PAGE_SIZE", kPageSize},
+    {"AT_EMPTY_PATH", 0x1000},
+    {"SIGCHLD", 17},
+    {"CLONE_VM", 0x100}, {"CLONE_FS", 0x200}, {"CLONE_FILES", 0x400}, {"CLONE_SIGHAND", 0x800},
+    {"CLONE_PIDFD", 0x1000}, {"CLONE_PTRACE", 0x2000}, {"CLONE_VFORK", 0x4000}, {"CLONE_PARENT", 0x8000},
+    {"CLONE_THREAD", 0x10000}, {"CLONE_NEWNS", 0x20000}, {"CLONE_SYSVSEM", 0x40000}, {"CLONE_SETTLS", 0x80000},
+    {"CLONE_PARENT_SETTID", 0x100000}, {"CLONE_CHILD_CLEARTID", 0x200000}, {"CLONE_DETACHED", 0x400000},
+    {"CLONE_UNTRACED", 0x800000}, {"CLONE_CHILD_SETTID", 0x1000000},
     {"O_RDONLY", O_RDONLY_}, {"O_WRONLY", O_WRONLY_}, {"O_RDWR", O_RDWR_},
     {"AT_FDCWD", static_cast<uint64_t>(AT_FDCWD_)},
     {"SEEK_SET", SEEK_SET_}, {"SEEK_CUR", SEEK_CUR_}, {"SEEK_END", SEEK_END_},
@@ -287,6 +294,24 @@ std::optional<std::string> closest(std::string_view word, const std::vector<std:
     if (dist <= best_d && (!best || dist < edit_distance(word, *best))) best = c;
   }
   return best;
+}
+
+std::string format_clone_flags(uint64_t flags) {
+  static constexpr Named kClone[] = {
+      {"CLONE_VM", 0x100}, {"CLONE_FS", 0x200}, {"CLONE_FILES", 0x400}, {"CLONE_SIGHAND", 0x800},
+      {"CLONE_PIDFD", 0x1000}, {"CLONE_PTRACE", 0x2000}, {"CLONE_VFORK", 0x4000}, {"CLONE_PARENT", 0x8000},
+      {"CLONE_THREAD", 0x10000}, {"CLONE_NEWNS", 0x20000}, {"CLONE_SYSVSEM", 0x40000}, {"CLONE_SETTLS", 0x80000},
+      {"CLONE_PARENT_SETTID", 0x100000}, {"CLONE_CHILD_CLEARTID", 0x200000}, {"CLONE_DETACHED", 0x400000},
+      {"CLONE_UNTRACED", 0x800000}, {"CLONE_CHILD_SETTID", 0x1000000}};
+  // The low byte is the signal sent to the parent when the child exits.
+  std::string out = bit_names(flags & ~uint64_t{0xff}, kClone, "", "");
+  uint64_t sig = flags & 0xff;
+  if (sig) {
+    if (!out.empty()) out += '|';
+    std::string name = signal_name(static_cast<int>(sig));
+    out += sig == 17 ? "SIGCHLD" : name == "SIG?" ? std::to_string(sig) : name;
+  }
+  return out.empty() ? "0" : out;
 }
 
 std::string format_madvise(uint64_t advice) {

@@ -18,6 +18,7 @@ std::string format_prot(uint64_t prot);     // PROT_READ|PROT_WRITE, PROT_NONE
 std::string format_map_flags(uint64_t f);   // MAP_PRIVATE|MAP_ANONYMOUS
 std::string format_int(int64_t v);
 std::string format_madvise(uint64_t advice);  // MADV_DONTNEED
+std::string format_clone_flags(uint64_t flags);  // CLONE_CHILD_CLEARTID|CLONE_CHILD_SETTID|SIGCHLD
 // " = 0x7ffff7ffd000" / " = -1 ENOMEM (Cannot allocate memory)"
 std::string format_result(const engine::SysResult& r, bool as_pointer);
 

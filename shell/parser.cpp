@@ -303,6 +303,15 @@ ParseResult Parser::parse() {
   Stmt st;
   if (is_punct('[')) {
     if (!parse_pidtag(st)) return {std::nullopt, err_};
+  } else if (tok_.kind == Token::Kind::Number) {
+    // "4613  mmap(...)": strace -f -o writes the pid first.
+    if (tok_.number > 0x7fffffff) return {std::nullopt, ParseError{"process id too large", tok_.span}};
+    st.pid = static_cast<int32_t>(tok_.number);
+    advance();
+    if (tok_.kind != Token::Kind::Ident) {
+      fail_here("a system call after the process id");
+      return {std::nullopt, err_};
+    }
   }
   if (is_punct('#')) {
     st.kind = Stmt::Kind::Comment;
@@ -454,6 +463,19 @@ bool Parser::parse_call(Call& c, const Token& name) {
   }
   while (true) {
     Expr e;
+    // strace names some arguments (clone's flags=...): the name is dropped.
+    if (tok_.kind == Token::Kind::Ident) {
+      size_t save = pos_;
+      Token name_tok = tok_;
+      advance();
+      if (!is_punct('=')) {
+        pos_ = name_tok.span.begin;
+        advance();
+      } else {
+        advance();
+      }
+      (void)save;
+    }
     if (!parse_expr(e)) return false;
     c.args.push_back(std::move(e));
     if (c.args.size() > 16) return fail("too many arguments", c.args.back().span);
@@ -473,6 +495,12 @@ bool Parser::parse_call(Call& c, const Token& name) {
 bool Parser::parse_recorded(Recorded& r) {
   r.present = true;
   r.span.begin = tok_.span.begin;
+  if (tok_.kind == Token::Kind::Bad && tok_.bad == "unexpected character '?'") {
+    r.unknown = true;  // "= ?": the call did not return (exit_group)
+    r.span.end = tok_.span.end;
+    advance();
+    return true;
+  }
   if (is_punct('-')) {
     r.negative = true;
     advance();

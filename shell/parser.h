@@ -58,6 +58,8 @@ struct Call {
 struct Recorded {  // "= value" or "= -1 ERRNO (text)" after a strace line
   bool present = false;
   bool negative = false;
+  bool unknown = false;  // "= ?"
+
   uint64_t value = 0;
   std::string errno_name;
   Span span;

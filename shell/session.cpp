@@ -37,6 +37,9 @@ constexpr SyscallInfo kSyscalls[] = {
     {"mremap", 4, 5, "mremap(addr, old_len, new_len, flags[, new_addr])", "nnnnn"},
     {"msync", 3, 3, "msync(addr, length, flags)", "nnn"},
     {"getpid", 0, 0, "getpid()", ""},
+    {"vfork", 0, 0, "vfork()", ""},
+    {"clone", 0, 5, "clone(child_stack=NULL, flags=..., ...)", "nnnnn"},
+    {"newfstatat", 4, 4, "newfstatat(fd, \"path\", buf, flags)", "nsxn"},
     {"brk", 1, 1, "brk(addr)", "n"},
     {"execve", 1, 3, "execve(\"path\", argv, envp)", "sxx"},
     {"fork", 0, 0, "fork()", ""},
@@ -47,9 +50,9 @@ constexpr SyscallInfo kSyscalls[] = {
     {"open", 2, 3, "open(\"path\", flags[, mode])", "snn"},
     {"openat", 3, 4, "openat(AT_FDCWD, \"path\", flags[, mode])", "nsnn"},
     {"close", 1, 1, "close(fd)", "n"},
-    {"read", 3, 3, "read(fd, buf, count)", "nnn"},
+    {"read", 3, 3, "read(fd, buf, count)", "nbn"},
     {"write", 3, 3, "write(fd, buf or \"bytes\", count)", "nbn"},
-    {"pread64", 4, 4, "pread64(fd, buf, count, offset)", "nnnn"},
+    {"pread64", 4, 4, "pread64(fd, buf, count, offset)", "nbnn"},
     {"pwrite64", 4, 4, "pwrite64(fd, buf or \"bytes\", count, offset)", "nbnn"},
     {"lseek", 3, 3, "lseek(fd, offset, whence)", "nnn"},
     {"ftruncate", 2, 2, "ftruncate(fd, length)", "nn"},
@@ -163,6 +166,8 @@ void Session::reset() {
   kernel_.drain_events();
   vars_.clear();
   last_.reset();
+  unfinished_.clear();
+  pid_map_.clear();
   last_events_.clear();
   lines_run_ = 0;
 }
@@ -240,16 +245,89 @@ Session::Eval Session::eval(const Expr& e) const {
   return {0, ParseError{"bad expression", e.span}};
 }
 
+bool Session::replay_prefilter(std::string_view line, Output& out, std::string& joined) {
+  // Lines of a strace log that are not calls, and calls strace split in two.
+  size_t i = 0;
+  while (i < line.size() && (line[i] == ' ' || line[i] == '\t')) ++i;
+  std::string pid_text;
+  size_t rest_at = i;
+  if (line.substr(i, 5) == "[pid ") {
+    size_t close = line.find(']', i);
+    if (close != std::string_view::npos) {
+      pid_text = std::string(line.substr(i + 5, close - i - 5));
+      rest_at = close + 1;
+    }
+  } else {
+    size_t j = i;
+    while (j < line.size() && std::isdigit(static_cast<unsigned char>(line[j]))) ++j;
+    if (j > i && j < line.size() && line[j] == ' ') {
+      pid_text = std::string(line.substr(i, j - i));
+      rest_at = j;
+    }
+  }
+  while (rest_at < line.size() && line[rest_at] == ' ') ++rest_at;
+  std::string_view rest = line.substr(rest_at);
+  while (!pid_text.empty() && pid_text.front() == ' ') pid_text.erase(pid_text.begin());
+  if (rest.rfind("---", 0) == 0 || rest.rfind("+++", 0) == 0) {
+    // What the kernel reported in the log: shown, not acted on.
+    out.lines.push_back({LineKind::Comment, "# log: " + std::string(line.substr(i))});
+    return true;
+  }
+  constexpr std::string_view kUnfinished = "<unfinished ...>";
+  if (rest.size() >= kUnfinished.size() && rest.substr(rest.size() - kUnfinished.size()) == kUnfinished) {
+    std::string part(rest.substr(0, rest.size() - kUnfinished.size()));
+    while (!part.empty() && part.back() == ' ') part.pop_back();
+    unfinished_[pid_text] = part;
+    out.lines.push_back({LineKind::Note, "(unfinished in the log: runs when its resumed line comes)"});
+    return true;
+  }
+  if (rest.rfind("<... ", 0) == 0) {
+    size_t close = rest.find('>');
+    auto it = unfinished_.find(pid_text);
+    if (close == std::string_view::npos || it == unfinished_.end()) {
+      refuse(out, "a resumed line without the unfinished call it belongs to", Span{0, static_cast<uint32_t>(line.size())});
+      return true;
+    }
+    std::string prefix = pid_text.empty() ? "" : "[pid " + pid_text + "] ";
+    joined = prefix + it->second + std::string(rest.substr(close + 1));
+    unfinished_.erase(it);
+  }
+  return false;
+}
+
+std::optional<Pid> Session::resolve_pid(int32_t pid) {
+  // A pid typed by a user names a simulated process; one from a log (e.g. 4613) is
+  // mapped: the first one seen is the current process, later ones are fork results.
+  if (kernel_.process(pid) && !pid_map_.count(pid)) return pid;
+  if (auto it = pid_map_.find(pid); it != pid_map_.end()) return it->second;
+  if (pid_map_.empty() && pid > 64) {
+    pid_map_[pid] = current_;
+    return current_;
+  }
+  return std::nullopt;
+}
+
 Output Session::exec(std::string_view line) {
   Output out;
+  std::string joined;
+  if (replay_prefilter(line, out, joined)) return out;
+  if (!joined.empty()) line = joined;
   ParseResult pr = parse_line(line);
   if (pr.error) {
     refuse(out, pr.error->message, pr.error->span);
     return out;
   }
-  const Stmt& st = *pr.stmt;
+  Stmt& st = *pr.stmt;
   last_events_.clear();
 
+  if (st.pid) {
+    auto mapped = resolve_pid(*st.pid);
+    if (!mapped) {
+      refuse(out, "no process with pid " + std::to_string(*st.pid), Span{0, static_cast<uint32_t>(line.size())});
+      return out;
+    }
+    st.pid = *mapped;
+  }
   Pid pid = st.pid.value_or(current_);
   bool is_reset = st.kind == Stmt::Kind::CallStmt && st.call->name == "reset";
   bool needs_process = (st.kind == Stmt::Kind::CallStmt && !is_reset) || st.kind == Stmt::Kind::Walk || st.kind == Stmt::Kind::Load ||
@@ -329,6 +407,12 @@ void Session::run_call(const Stmt& st, Pid pid, Output& out) {
     return;
   }
   const SyscallInfo* info = find_syscall(c.name);
+  if (!info && st.recorded.present) {
+    // A line of a log: calls the engine does not model are passed over, not refused.
+    std::string tag = st.pid ? "[pid " + std::to_string(pid) + "] " : "";
+    out.lines.push_back({LineKind::Note, tag + "skipped: " + c.name + "() is not modelled by vmplay"});
+    return;
+  }
   if (!info) {
     std::vector<std::string> names;
     for (const auto& sc : kSyscalls) names.push_back(sc.name);
@@ -490,8 +574,10 @@ void Session::run_call(const Stmt& st, Pid pid, Output& out) {
     text = "close(" + std::to_string(static_cast<int32_t>(a[0])) + ")";
   } else if (c.name == "read" || c.name == "pread64") {
     bool p64 = c.name == "pread64";
-    IoResult io = p64 ? kernel_.sys_pread64(pid, static_cast<int32_t>(a[0]), a[1], a[2], a[3])
-                      : kernel_.sys_read(pid, static_cast<int32_t>(a[0]), a[1], a[2]);
+    // A log shows the bytes read, not where they went: read them nowhere.
+    bool sink = strs[1].has_value();
+    IoResult io = p64 ? kernel_.sys_pread64(pid, static_cast<int32_t>(a[0]), a[1], a[2], a[3], sink)
+                      : kernel_.sys_read(pid, static_cast<int32_t>(a[0]), a[1], a[2], sink);
     r = io.r;
     std::string shown = r.is_ok() ? format_string(std::string(io.data.begin(), io.data.end()), 32) : hex(a[1]);
     text = c.name + "(" + std::to_string(static_cast<int32_t>(a[0])) + ", " + shown + ", " + std::to_string(a[2]) +
@@ -543,15 +629,46 @@ void Session::run_call(const Stmt& st, Pid pid, Output& out) {
       refuse(out, "execve does not return on success, so there is nothing to assign", st.target_span);
       return;
     }
-    r = kernel_.sys_execve(pid, *strs[0]);
-    text = "execve(" + format_string(*strs[0], strs[0]->size()) + ", [" + format_string(*strs[0], strs[0]->size()) +
-           "], NULL)";
+    std::string path = *strs[0];
+    if (st.recorded.present && !st.recorded.negative && path != "/home/user/a.out") {
+      // A log's program: vmplay knows one ELF layout, a.out's, and runs that instead.
+      out.lines.push_back({LineKind::Note, "note: vmplay runs /home/user/a.out in place of " + path});
+      path = "/home/user/a.out";
+    }
+    r = kernel_.sys_execve(pid, path);
+    text = "execve(" + format_string(path, path.size()) + ", [" + format_string(path, path.size()) + "], NULL)";
   } else if (c.name == "getpid") {
     r = kernel_.sys_getpid(pid);
     text = "getpid()";
-  } else if (c.name == "fork") {
+  } else if (c.name == "fork" || c.name == "vfork" || c.name == "clone") {
+    // clone without CLONE_VM is a fork; a thread (CLONE_VM) is not modelled.
+    constexpr uint64_t kCloneVm = 0x100, kCloneThread = 0x10000;  // CLONE_VM, CLONE_THREAD
+    uint64_t flags = c.name == "clone" && c.args.size() > 1 ? a[1] : 0;
+    if (flags & (kCloneVm | kCloneThread)) {
+      out.lines.push_back({LineKind::Note, "skipped: clone() of a thread (CLONE_VM) is not modelled by vmplay"});
+      return;
+    }
     r = kernel_.sys_fork(pid);
-    text = "fork()";
+    text = c.name == "clone" ? "clone(child_stack=NULL, flags=" + format_clone_flags(flags) + ")" : c.name + "()";
+    // A log's child pid now names the new process.
+    if (st.recorded.present && !st.recorded.negative && r.is_ok())
+      pid_map_[static_cast<int32_t>(st.recorded.value)] = static_cast<Pid>(r.value);
+  } else if (c.name == "newfstatat") {
+    constexpr uint64_t kAtEmptyPath = 0x1000;  // AT_EMPTY_PATH
+    StatResult stat;
+    if (strs[1]->empty() && (a[3] & kAtEmptyPath)) {
+      r = kernel_.sys_fstat(pid, static_cast<int32_t>(a[0]), &stat);
+    } else {
+      r = kernel_.lookup(*strs[1]) ? SysResult::ok(0) : SysResult::fail(Errno::NoEnt);
+      if (auto ino = kernel_.lookup(*strs[1])) {
+        const Inode* n = kernel_.inode(*ino);
+        stat = {n->mode | S_IFREG_, n->size, n->ino};
+      }
+    }
+    text = "newfstatat(" + format_dirfd(static_cast<int64_t>(static_cast<int32_t>(a[0]))) + ", " +
+           format_string(*strs[1], strs[1]->size()) + ", " +
+           (r.is_ok() ? format_stat(stat.mode, stat.size) : hex(a[2])) + ", " +
+           ((a[3] & kAtEmptyPath) ? "AT_EMPTY_PATH" : hex(a[3])) + ")";
   } else if (c.name == "exit_group" || c.name == "exit") {
     if (!st.target.empty()) {
       refuse(out, c.name + " does not return, so there is nothing to assign", st.target_span);
@@ -565,6 +682,7 @@ void Session::run_call(const Stmt& st, Pid pid, Output& out) {
     return;
   } else if (c.name == "wait4") {
     auto target = static_cast<Pid>(static_cast<int32_t>(a[0]));
+    if (auto it = pid_map_.find(target); it != pid_map_.end()) target = it->second;
     if (a[1] != 0 || a[2] != 0 || a[3] != 0) {
       refuse(out, "wait4 takes NULL, 0, NULL after the pid here (no status, options or rusage)",
              c.args[1].span);
@@ -580,6 +698,7 @@ void Session::run_call(const Stmt& st, Pid pid, Output& out) {
     text = "wait4(" + std::to_string(target) + ", NULL, 0, NULL)";
   } else {
     auto target = static_cast<Pid>(static_cast<int32_t>(a[0]));
+    if (auto it = pid_map_.find(target); it != pid_map_.end()) target = it->second;
     auto sig = static_cast<int32_t>(a[1]);
     r = kernel_.sys_kill(pid, target, sig);
     std::string sname = signal_name(sig);
@@ -593,14 +712,22 @@ void Session::run_call(const Stmt& st, Pid pid, Output& out) {
   if (st.recorded.present) {
     bool rec_ok = !st.recorded.negative;
     uint64_t rec_val = st.recorded.negative ? ~st.recorded.value + 1 : st.recorded.value;
+    // Pids in a log are the real ones: compare them through the mapping.
+    bool returns_pid = c.name == "fork" || c.name == "vfork" || c.name == "clone" || c.name == "wait4";
+    if (returns_pid && rec_ok) {
+      if (auto it = pid_map_.find(static_cast<int32_t>(rec_val)); it != pid_map_.end())
+        rec_val = static_cast<uint64_t>(it->second);
+    }
     bool same = rec_ok ? (r.is_ok() && r.value == rec_val)
                        : (!r.is_ok() && (st.recorded.errno_name.empty() ||
                                          st.recorded.errno_name == errno_name(r.err)));
-    if (!same) {
-      std::string rec = st.recorded.negative ? "-" + std::to_string(st.recorded.value) : hex(st.recorded.value);
+    if (!same && !st.recorded.unknown) {
+      std::string rec = st.recorded.negative ? "-" + std::to_string(st.recorded.value)
+                        : pointer ? hex(st.recorded.value) : std::to_string(st.recorded.value);
       if (!st.recorded.errno_name.empty()) rec += " " + st.recorded.errno_name;
-      out.lines.push_back({LineKind::Note, "note: the log recorded = " + rec + "; vmplay computed" +
-                                               format_result(r, pointer)});
+      std::string sim = r.is_ok() ? (pointer ? hex(r.value) : std::to_string(static_cast<int64_t>(r.value)))
+                                  : std::string("-1 ") + errno_name(r.err);
+      out.lines.push_back({LineKind::Note, "note: recorded " + rec + ", simulated " + sim});
     }
   }
   append_events(out, pid, st.pid.has_value());

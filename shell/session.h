@@ -78,12 +78,16 @@ class Session {
   void run_walk(const Stmt& st, engine::Pid pid, Output& out);
   void append_events(Output& out, engine::Pid pid, bool tag);
   void refuse(Output& out, std::string msg, Span span);
+  bool replay_prefilter(std::string_view line, Output& out, std::string& joined);
+  std::optional<engine::Pid> resolve_pid(int32_t pid);
 
   SessionConfig cfg_;
   engine::Kernel kernel_;
   engine::Pid current_ = 1;
   std::map<std::string, uint64_t> vars_;
   std::optional<uint64_t> last_;  // `_`: the last result
+  std::map<std::string, std::string> unfinished_;  // strace "<unfinished ...>" halves, by pid
+  std::map<int32_t, engine::Pid> pid_map_;         // pids in a replayed log -> simulated pids
   std::vector<engine::Event> last_events_;
   uint64_t lines_run_ = 0;
 };

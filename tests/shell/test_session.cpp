@@ -105,7 +105,7 @@ TEST_CASE("session: a recorded result that differs gets a note") {
   Output o = run(s, "mmap(NULL, 4096, PROT_READ, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0) = 0x7f0000000000");
   REQUIRE(o.lines.size() == 2);
   CHECK(o.lines[1].kind == LineKind::Note);
-  CHECK(o.lines[1].text == "note: the log recorded = 0x7f0000000000; vmplay computed = 0x7ffff7ffe000");
+  CHECK(o.lines[1].text == "note: recorded 0x7f0000000000, simulated 0x7ffff7ffe000");
   o = run(s, "munmap(0x1001, 1) = -1 EINVAL (Invalid argument)");
   CHECK(o.lines.size() == 1);
 }
