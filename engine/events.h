@@ -30,7 +30,7 @@ enum class EventKind : uint8_t {
   Writeback,      // pfn, value = inode, addr = page index: a dirty page written to disk
 };
 
-enum class Access : uint8_t { Read, Write };
+enum class Access : uint8_t { Read, Write, Exec };  // Exec: an instruction fetch
 
 // The path the fault handler took, after Linux's function names.
 enum class FaultKind : uint8_t {

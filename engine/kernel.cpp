@@ -620,7 +620,7 @@ SysResult Kernel::sys_getpid(Pid pid) {
 // ---------------------------------------------------------------------------------
 // Memory access and the fault handler
 
-AccessResult Kernel::access(Pid pid, uint64_t addr, Access kind, uint8_t value) {
+AccessResult Kernel::access(Pid pid, uint64_t addr, Access kind, uint8_t value, bool store) {
   AccessResult r;
   Process* p = proc(pid);
   if (!p || p->state != ProcState::Running) return r;
@@ -631,15 +631,19 @@ AccessResult Kernel::access(Pid pid, uint64_t addr, Access kind, uint8_t value) 
       if (auto slot = pt.find_pte(addr)) {
         uint64_t e = pt.get(*slot);
         bool ok = (e & _PAGE_PRESENT) && (e & _PAGE_USER) &&
-                  (kind == Access::Read || (e & _PAGE_RW));
+                  (kind == Access::Read || (kind == Access::Write && (e & _PAGE_RW)) ||
+                   (kind == Access::Exec && !(e & _PAGE_NX)));
         if (ok) {
           uint64_t ne = e | _PAGE_ACCESSED | (kind == Access::Write ? uint64_t{_PAGE_DIRTY} : uint64_t{0});
           if (ne != e) pt.set(*slot, ne);
           Pfn pfn = pte_pfn(e);
-          if (kind == Access::Write) {
+          if (kind == Access::Write && store) {
             mem_.write_byte(pfn, addr & ~PAGE_MASK, value);
             mem_.frame(pfn).flags |= PG_dirty;
             r.value = value;
+          } else if (kind == Access::Write) {
+            mem_.frame(pfn).flags |= PG_dirty;
+            r.value = mem_.read_byte(pfn, addr & ~PAGE_MASK);
           } else {
             r.value = mem_.read_byte(pfn, addr & ~PAGE_MASK);
           }
@@ -685,8 +689,9 @@ void Kernel::handle_mm_fault(Process& p, uint64_t addr, Access kind, AccessResul
   }
   Vma& vma = mm.vmas.at(vp->start);
   // access_error(): writes need VM_WRITE; reads need any access at all.
-  bool denied = kind == Access::Write ? !(vma.flags & VM_WRITE)
-                                      : !(vma.flags & (VM_READ | VM_WRITE | VM_EXEC));
+  bool denied = kind == Access::Write  ? !(vma.flags & VM_WRITE)
+                : kind == Access::Exec ? !(vma.flags & VM_EXEC)
+                                       : !(vma.flags & (VM_READ | VM_WRITE | VM_EXEC));
   if (denied) {
     segv(FaultKind::AccessError, kSegvAccErr);
     return;
@@ -718,7 +723,7 @@ void Kernel::handle_mm_fault(Process& p, uint64_t addr, Access kind, AccessResul
 
   if (pte_none(e)) {
     // do_anonymous_page
-    if (kind == Access::Read) {
+    if (kind != Access::Write) {
       uint64_t ne = mk_pte(mem_.zero_pfn(), prot) | _PAGE_SPECIAL;
       set_pte(p, *slot, page, ne);
       fault_event(FaultKind::AnonZeroPage, mem_.zero_pfn());

@@ -199,7 +199,9 @@ class Kernel {
                        uint32_t mode = 0644);
 
   // ---- user-mode memory access: walks the page tables, faults when needed ----
-  AccessResult access(Pid pid, uint64_t addr, Access kind, uint8_t value = 0);
+  // store false: a write access that faults like one but leaves the byte as it was
+  // (touching a page for writing).
+  AccessResult access(Pid pid, uint64_t addr, Access kind, uint8_t value = 0, bool store = true);
 
   // ---- views ----
   const PhysMem& phys() const { return mem_; }

@@ -325,7 +325,7 @@ std::string file_page(const Event& e, const Kernel& k);
 std::optional<std::string> format_event(const Event& e, const Kernel& k) {
   switch (e.kind) {
     case EventKind::Fault: {
-      const char* acc = e.access == Access::Write ? "write" : "read";
+      const char* acc = e.access == Access::Write ? "write" : e.access == Access::Exec ? "exec" : "read";
       std::string what;
       switch (e.fault) {
         case FaultKind::AnonZeroPage:
@@ -348,7 +348,8 @@ std::optional<std::string> format_event(const Event& e, const Kernel& k) {
           what = "no VMA covers the address";
           break;
         case FaultKind::AccessError:
-          what = std::string("the VMA does not allow ") + (e.access == Access::Write ? "writing" : "reading");
+          what = std::string("the VMA does not allow ") +
+                 (e.access == Access::Write ? "writing" : e.access == Access::Exec ? "executing" : "reading");
           break;
         case FaultKind::Oom:
           what = "out of memory (no free frame)";

@@ -45,6 +45,7 @@ class Parser {
   // ---- grammar, one function per rule ----
   bool parse_pidtag(Stmt& st);
   bool parse_stmt(Stmt& st);
+  bool parse_deref(Stmt& st);
   bool parse_call(Call& c, const Token& name);
   bool parse_recorded(Recorded& r);
   bool parse_expr(Expr& e);
@@ -348,7 +349,67 @@ bool Parser::parse_pidtag(Stmt& st) {
   return true;
 }
 
+bool Parser::parse_deref(Stmt& st) {
+  // '*' [ '(' TYPE '*' ')' ] term [ '=' expr ]
+  advance();  // '*'
+  st.kind = Stmt::Kind::Deref;
+  st.type_name = "char";
+  if (is_punct('(')) {
+    size_t save = tok_.span.begin;
+    advance();
+    std::string type;
+    bool is_unsigned = false;
+    while (tok_.kind == Token::Kind::Ident) {
+      if (tok_.text == "unsigned") is_unsigned = true;
+      else if (tok_.text != "signed") type += (type.empty() ? "" : " ") + tok_.text;
+      advance();
+    }
+    if (!type.empty() || is_unsigned) {
+      if (type.empty()) type = "int";
+      static const struct {
+        const char* name;
+        uint8_t width;
+        bool is_signed;
+      } kTypes[] = {
+          {"char", 1, true},     {"short", 2, true},    {"int", 4, true},      {"long", 8, true},
+          {"long long", 8, true}, {"int8_t", 1, true},  {"uint8_t", 1, false}, {"int16_t", 2, true},
+          {"uint16_t", 2, false}, {"int32_t", 4, true}, {"uint32_t", 4, false}, {"int64_t", 8, true},
+          {"uint64_t", 8, false}, {"size_t", 8, false}, {"ssize_t", 8, true},
+      };
+      bool found = false;
+      for (const auto& t : kTypes) {
+        if (type == t.name) {
+          st.width = t.width;
+          st.is_signed = t.is_signed && !is_unsigned;
+          found = true;
+        }
+      }
+      if (!found) return fail("unknown type '" + type + "' (use char, short, int, long, int8_t .. uint64_t)", Span{static_cast<uint32_t>(save), tok_.span.begin});
+      st.type_name = (is_unsigned ? "unsigned " : "") + type;
+      if (!is_punct('*')) return fail_here("'*' in the cast, as in *(int *)p");
+      advance();
+      if (!is_punct(')')) return fail_here("')' to close the cast");
+      advance();
+    } else {
+      // Not a cast: "*(p + 8)" is the address itself.
+      pos_ = save;
+      advance();
+    }
+  }
+  Expr addr;
+  if (!parse_term(addr)) return false;
+  st.index = std::move(addr);
+  if (is_punct('=')) {
+    advance();
+    Expr v;
+    if (!parse_expr(v)) return false;
+    st.value = std::move(v);
+  }
+  return true;
+}
+
 bool Parser::parse_stmt(Stmt& st) {
+  if (is_punct('*')) return parse_deref(st);
   if (tok_.kind != Token::Kind::Ident) return fail_here("a statement (a system call, a variable, 'cat' or 'help')");
   Token first = tok_;
   advance();

@@ -12,6 +12,9 @@
 //             | IDENT '=' expr                         len = 8192
 //             | call [ '=' result ]                    a strace line, with its recorded result
 //             | IDENT '[' expr ']' [ '=' expr ]        p[4096] = 'A'  (store) / p[4096] (load)
+//             | '*' [ '(' TYPE '*' ')' ] term [ '=' expr ]   *(int *)(p + 8) = 42  (typed store/load)
+//   TYPE     := char | short | int | long | long long | int8_t .. uint64_t | size_t,
+//               optionally unsigned
 //   call     := IDENT '(' [ expr { ',' expr } ] ')'
 //   result   := [ '-' ] NUMBER [ IDENT [ '(' any* ')' ] ]   = 0x7f.. | = -1 ENOMEM (Cannot ...)
 //   expr     := term { binop term }     binop, loosest first: |  ^  &  << >>  + -  * / %
@@ -66,7 +69,7 @@ struct Recorded {  // "= value" or "= -1 ERRNO (text)" after a strace line
 };
 
 struct Stmt {
-  enum class Kind { Empty, Comment, Cat, Walk, Help, CallStmt, Assign, Load, Store } kind = Kind::Empty;
+  enum class Kind { Empty, Comment, Cat, Walk, Help, CallStmt, Assign, Load, Store, Deref } kind = Kind::Empty;
   std::optional<int32_t> pid;  // from a [pid N] prefix
   std::string text;            // Comment: the narration; Cat: the path
   Span text_span;
@@ -75,7 +78,10 @@ struct Stmt {
   std::optional<Call> call;    // CallStmt, Assign-from-call
   Recorded recorded;
   std::optional<Expr> value;   // Assign from expression, Store's value
-  std::optional<Expr> index;   // Load/Store
+  std::optional<Expr> index;   // Load/Store; Deref: the address
+  uint8_t width = 1;           // Deref: bytes (1, 2, 4, 8)
+  bool is_signed = true;       // Deref: how a load prints
+  std::string type_name;       // Deref: "int", "unsigned long", ...
 };
 
 struct ParseError {

@@ -1,5 +1,6 @@
 #include "shell/session.h"
 
+#include <algorithm>
 #include <cinttypes>
 #include <cstdio>
 #include <map>
@@ -330,7 +331,8 @@ Output Session::exec(std::string_view line) {
   }
   Pid pid = st.pid.value_or(current_);
   bool is_reset = st.kind == Stmt::Kind::CallStmt && st.call->name == "reset";
-  bool needs_process = (st.kind == Stmt::Kind::CallStmt && !is_reset) || st.kind == Stmt::Kind::Walk || st.kind == Stmt::Kind::Load ||
+  bool needs_process = (st.kind == Stmt::Kind::CallStmt && !is_reset) || st.kind == Stmt::Kind::Walk ||
+                       st.kind == Stmt::Kind::Deref || st.kind == Stmt::Kind::Load ||
                        st.kind == Stmt::Kind::Store ||
                        (st.kind == Stmt::Kind::Assign && st.call.has_value());
   if (needs_process || st.pid) {
@@ -392,6 +394,9 @@ Output Session::exec(std::string_view line) {
     case Stmt::Kind::Store:
       run_access(st, pid, out);
       break;
+    case Stmt::Kind::Deref:
+      run_deref(st, pid, out);
+      break;
   }
   if (out.ok) ++lines_run_;
   return out;
@@ -406,6 +411,7 @@ void Session::run_call(const Stmt& st, Pid pid, Output& out) {
                                                            : " has an empty address space")});
     return;
   }
+  if (run_libc(st, pid, out)) return;
   const SyscallInfo* info = find_syscall(c.name);
   if (!info && st.recorded.present) {
     // A line of a log: calls the engine does not model are passed over, not refused.
@@ -771,6 +777,167 @@ void Session::run_access(const Stmt& st, Pid pid, Output& out) {
     out.lines.push_back({LineKind::Result, tag + st.target + "[" + std::to_string(static_cast<int64_t>(idx.value)) +
                                                "] = " + std::to_string(r.value) + " " + char_repr(r.value)});
   }
+}
+
+bool Session::touch_bytes(Pid pid, uint64_t addr, uint64_t n, Access kind, const uint8_t* src,
+                          std::vector<uint8_t>* got) {
+  // User-space memory traffic, a byte at a time through the MMU: stops when the
+  // process dies (SIGSEGV, SIGBUS, OOM).
+  for (uint64_t i = 0; i < n; ++i) {
+    AccessResult r = kernel_.access(pid, addr + i, kind, src ? src[i] : 0);
+    if (!r.ok) return false;
+    if (got) got->push_back(r.value);
+  }
+  return true;
+}
+
+void Session::run_deref(const Stmt& st, Pid pid, Output& out) {
+  Eval a = eval(*st.index);
+  if (a.error) {
+    refuse(out, a.error->message, a.error->span);
+    return;
+  }
+  std::string lhs = st.width == 1 && st.type_name == "char" ? "*" + hex(a.value)
+                                                             : "*(" + st.type_name + " *)" + hex(a.value);
+  if (st.value) {
+    Eval v = eval(*st.value);
+    if (v.error) {
+      refuse(out, v.error->message, v.error->span);
+      return;
+    }
+    uint8_t bytes[8];
+    for (int i = 0; i < 8; ++i) bytes[i] = static_cast<uint8_t>(v.value >> (8 * i));  // little-endian
+    touch_bytes(pid, a.value, st.width, Access::Write, bytes, nullptr);
+    append_events(out, pid, st.pid.has_value());
+    return;
+  }
+  std::vector<uint8_t> got;
+  bool ok = touch_bytes(pid, a.value, st.width, Access::Read, nullptr, &got);
+  append_events(out, pid, st.pid.has_value());
+  if (!ok) return;
+  uint64_t v = 0;
+  for (size_t i = 0; i < got.size(); ++i) v |= static_cast<uint64_t>(got[i]) << (8 * i);
+  int bits = st.width * 8;
+  std::string shown;
+  if (st.is_signed && bits < 64 && (v >> (bits - 1)) & 1) {
+    shown = std::to_string(static_cast<int64_t>(v | (~uint64_t{0} << bits)));
+  } else {
+    shown = st.is_signed ? std::to_string(static_cast<int64_t>(v)) : std::to_string(v);
+  }
+  last_ = v;
+  out.lines.push_back({LineKind::Result, lhs + " = " + shown + " (" + hex(v) + ")"});
+}
+
+bool Session::run_libc(const Stmt& st, Pid pid, Output& out) {
+  // Library calls that are memory traffic, not system calls: memset, memcpy, strcpy,
+  // dump (a hexdump) and touch (one access per page, data unchanged).
+  const Call& c = *st.call;
+  static const struct {
+    const char* name;
+    size_t nargs;
+    const char* signature;
+  } kLibc[] = {{"memset", 3, "memset(dst, byte, n)"}, {"memcpy", 3, "memcpy(dst, src, n)"},
+               {"strcpy", 2, "strcpy(dst, \"text\")"}, {"dump", 2, "dump(addr, n)"},
+               {"touch", 3, "touch(addr, len, \"r\" | \"w\" | \"x\")"}};
+  const auto* info = std::find_if(std::begin(kLibc), std::end(kLibc), [&](const auto& l) { return c.name == l.name; });
+  if (info == std::end(kLibc)) return false;
+  if (c.args.size() != info->nargs) {
+    refuse(out, c.name + " takes " + std::to_string(info->nargs) + " arguments, got " + std::to_string(c.args.size()) +
+                    ": " + info->signature, c.span);
+    return true;
+  }
+  std::vector<uint64_t> a;
+  std::string text_arg;
+  for (size_t i = 0; i < c.args.size(); ++i) {
+    const Expr& e = c.args[i];
+    bool wants_string = (c.name == "strcpy" && i == 1) || (c.name == "touch" && i == 2);
+    if (wants_string) {
+      if (e.kind != Expr::Kind::String) {
+        refuse(out, "argument " + std::to_string(i + 1) + " of " + c.name + " is a \"string\"", e.span);
+        return true;
+      }
+      text_arg = e.name;
+      a.push_back(0);
+      continue;
+    }
+    Eval v = eval(e);
+    if (v.error) {
+      refuse(out, v.error->message, v.error->span);
+      return true;
+    }
+    a.push_back(v.value);
+  }
+  constexpr uint64_t kMaxBytes = 1 << 20, kMaxDump = 4096;
+  uint64_t n = c.name == "strcpy" ? text_arg.size() + 1 : a.size() > 2 ? a[2] : a[1];
+  if (c.name == "dump" && n > kMaxDump) {
+    refuse(out, "dump shows at most 4096 bytes at a time; asked for " + std::to_string(n), c.span);
+    return true;
+  }
+  if (c.name != "touch" && n > kMaxBytes) {
+    refuse(out, c.name + " copies at most 1 MiB per line (each byte goes through the MMU); asked for " +
+                    std::to_string(n), c.span);
+    return true;
+  }
+  if (c.name == "touch" && text_arg != "r" && text_arg != "w" && text_arg != "x") {
+    refuse(out, "touch's mode is \"r\", \"w\" or \"x\"", c.args[2].span);
+    return true;
+  }
+  if (c.name == "touch" && (a[1] >> PAGE_SHIFT) > 65536) {
+    refuse(out, "touch covers at most 65536 pages (256 MiB) per line", c.span);
+    return true;
+  }
+  std::string tag = st.pid ? "[pid " + std::to_string(pid) + "] " : "";
+  bool ok = true;
+  std::string result;
+  if (c.name == "memset") {
+    std::vector<uint8_t> bytes(static_cast<size_t>(n), static_cast<uint8_t>(a[1]));
+    ok = touch_bytes(pid, a[0], n, Access::Write, bytes.data(), nullptr);
+    result = "memset(" + hex(a[0]) + ", " + hex(a[1] & 0xff) + ", " + std::to_string(n) + ") = " + hex(a[0]);
+  } else if (c.name == "memcpy") {
+    std::vector<uint8_t> bytes;
+    ok = touch_bytes(pid, a[1], n, Access::Read, nullptr, &bytes) &&
+         touch_bytes(pid, a[0], n, Access::Write, bytes.data(), nullptr);
+    result = "memcpy(" + hex(a[0]) + ", " + hex(a[1]) + ", " + std::to_string(n) + ") = " + hex(a[0]);
+  } else if (c.name == "strcpy") {
+    std::vector<uint8_t> bytes(text_arg.begin(), text_arg.end());
+    bytes.push_back(0);
+    ok = touch_bytes(pid, a[0], n, Access::Write, bytes.data(), nullptr);
+    result = "strcpy(" + hex(a[0]) + ", " + format_string(text_arg, text_arg.size()) + ") = " + hex(a[0]);
+  } else if (c.name == "dump") {
+    std::vector<uint8_t> bytes;
+    ok = touch_bytes(pid, a[0], n, Access::Read, nullptr, &bytes);
+    append_events(out, pid, st.pid.has_value());
+    // hexdump -C: address, 16 bytes in two groups of 8, the printable text.
+    for (size_t off = 0; off < bytes.size(); off += 16) {
+      char buf[128];
+      int len = std::snprintf(buf, sizeof buf, "%012" PRIx64 " ", a[0] + off);
+      std::string line(buf, static_cast<size_t>(len));
+      std::string text;
+      for (size_t i = 0; i < 16; ++i) {
+        if (i == 8) line += ' ';
+        if (off + i < bytes.size()) {
+          std::snprintf(buf, sizeof buf, " %02x", bytes[off + i]);
+          line += buf;
+          uint8_t b = bytes[off + i];
+          text += (b >= 0x20 && b < 0x7f) ? static_cast<char>(b) : '.';
+        } else {
+          line += "   ";
+        }
+      }
+      out.lines.push_back({LineKind::Text, line + "  |" + text + "|"});
+    }
+    return true;
+  } else {
+    Access kind = text_arg == "w" ? Access::Write : text_arg == "x" ? Access::Exec : Access::Read;
+    uint64_t pages = 0;
+    for (uint64_t at = a[0] & PAGE_MASK; at < a[0] + a[1] && ok; at += kPageSize, ++pages)
+      ok = kernel_.access(pid, std::max(at, a[0]), kind, 0, false).ok;
+    result = "touch(" + hex(a[0]) + ", " + std::to_string(a[1]) + ", \"" + text_arg + "\"): " + std::to_string(pages) +
+             (pages == 1 ? " page" : " pages");
+  }
+  if (ok) out.lines.push_back({LineKind::Result, tag + result});
+  append_events(out, pid, st.pid.has_value());
+  return true;
 }
 
 void Session::run_walk(const Stmt& st, Pid pid, Output& out) {

@@ -76,6 +76,10 @@ class Session {
   void run_access(const Stmt& st, engine::Pid pid, Output& out);
   void run_cat(const Stmt& st, engine::Pid pid, Output& out);
   void run_walk(const Stmt& st, engine::Pid pid, Output& out);
+  void run_deref(const Stmt& st, engine::Pid pid, Output& out);
+  bool run_libc(const Stmt& st, engine::Pid pid, Output& out);
+  bool touch_bytes(engine::Pid pid, uint64_t addr, uint64_t n, engine::Access kind, const uint8_t* src,
+                   std::vector<uint8_t>* got);
   void append_events(Output& out, engine::Pid pid, bool tag);
   void refuse(Output& out, std::string msg, Span span);
   bool replay_prefilter(std::string_view line, Output& out, std::string& joined);

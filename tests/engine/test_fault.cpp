@@ -158,3 +158,17 @@ TEST_CASE("fault: filling all of RAM ends in an OOM kill, never a crash") {
   CHECK(ok == 32 - 2 - 8 - 1 - 3);  // minus reserved, zero page, vDSO, PGD, 3 tables
   CHECK(w.used_frames() == 2 + PhysMem::kVdsoFrames);
 }
+
+TEST_CASE("fault: instruction fetches need VM_EXEC and a PTE without NX") {
+  World w;
+  uint64_t x = w.anon(4096, PROT_READ | PROT_EXEC);
+  AccessResult r = w.k.access(w.pid, x, Access::Exec);
+  require_coherent(w.k);
+  CHECK(r.ok);
+  CHECK(r.fault == FaultKind::AnonZeroPage);
+  CHECK((w.k.walk(w.pid, x).pte() & _PAGE_NX) == 0);
+  uint64_t d = w.anon(4096);
+  CHECK(w.write(d, 1).ok);
+  r = w.k.access(w.pid, d, Access::Exec);
+  CHECK(r.si_code == kSegvAccErr);
+}

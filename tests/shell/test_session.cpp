@@ -219,3 +219,29 @@ TEST_CASE("session: typos get a suggestion") {
   o = s.exec("frobnicate(1)");
   CHECK(o.error_message.find("unknown system call 'frobnicate' (vmplay knows: mmap,") == 0);
 }
+
+TEST_CASE("session: typed stores and loads, memset, memcpy, strcpy, dump, touch") {
+  Session s(kEmpty);
+  run(s, kMmap);
+  CHECK(run(s, "strcpy(p, \"hello\")").lines[0].text == "strcpy(0x7ffff7ffd000, \"hello\") = 0x7ffff7ffd000");
+  run(s, "*(int *)(p + 8) = -2");
+  CHECK(run(s, "*(int *)(p + 8)").lines[0].text == "*(int *)0x7ffff7ffd008 = -2 (0xfffffffe)");
+  CHECK(run(s, "*(uint16_t *)(p + 8)").lines[0].text == "*(uint16_t *)0x7ffff7ffd008 = 65534 (0xfffe)");
+  CHECK(run(s, "*(unsigned long *)p").lines[0].text == "*(unsigned long *)0x7ffff7ffd000 = 478560413032 (0x6f6c6c6568)");
+  CHECK(run(s, "*p").lines[0].text == "*0x7ffff7ffd000 = 104 (0x68)");
+  Output o = run(s, "memset(p + 4096, 'A', 3)");
+  CHECK(o.lines[0].text == "memset(0x7ffff7ffe000, 0x41, 3) = 0x7ffff7ffe000");
+  CHECK(o.lines[1].kind == LineKind::Event);  // the write faulted a page in
+  run(s, "memcpy(p + 16, p + 4096, 3)");
+  o = run(s, "dump(p, 20)");
+  REQUIRE(o.lines.size() == 2);
+  CHECK(o.lines[0].text == "7ffff7ffd000  68 65 6c 6c 6f 00 00 00  fe ff ff ff 00 00 00 00  |hello...........|");
+  CHECK(o.lines[1].text == "7ffff7ffd010  41 41 41 00                                       |AAA.|");
+  CHECK(run(s, "touch(p, 8192, \"w\")").lines[0].text == "touch(0x7ffff7ffd000, 8192, \"w\"): 2 pages");
+  CHECK(run(s, "*p").lines[0].text == "*0x7ffff7ffd000 = 104 (0x68)");  // touching changed nothing
+  CHECK(s.exec("*(float *)p").error_message.find("unknown type 'float'") == 0);
+  CHECK(s.exec("memset(p, 0, 2M)").error_message.find("at most 1 MiB") != std::string::npos);
+  CHECK(s.exec("touch(p, 4096, \"q\")").error_message == "touch's mode is \"r\", \"w\" or \"x\"");
+  o = run(s, "touch(p, 4096, \"x\")");  // not executable: SIGSEGV with SEGV_ACCERR
+  CHECK(o.lines.back().text == "+++ killed by SIGSEGV +++");
+}
