@@ -55,6 +55,21 @@ uint64_t Kernel::create_file(const std::string& path, uint64_t ino, const std::v
   return ino;
 }
 
+std::optional<std::string> Kernel::read_whole_file(const std::string& path) {
+  auto key = lookup(path);
+  if (!key) return std::nullopt;
+  Inode& ino = inodes_.at(*key);
+  if (ino.kind == InodeKind::Tty) return std::string();
+  std::string out;
+  for (uint64_t index = 0; index < ino.pages(); ++index) {
+    auto pfn = filemap_get_page(ino, index, index, index + kRaPages, nullptr);
+    if (!pfn) break;
+    uint64_t n = std::min<uint64_t>(kPageSize, ino.size - index * kPageSize);
+    for (uint64_t i = 0; i < n; ++i) out.push_back(static_cast<char>(mem_.read_byte(*pfn, i)));
+  }
+  return out;
+}
+
 std::optional<uint64_t> Kernel::shmem_zero_setup(uint64_t len) {
   // shmem_zero_setup: shared anonymous memory is a tmpfs file named /dev/zero that
   // nobody can open again.

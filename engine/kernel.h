@@ -194,6 +194,8 @@ class Kernel {
   const std::map<uint64_t, Inode>& inodes() const { return inodes_; }
   const Inode* inode(uint64_t ino) const;
   std::optional<uint64_t> lookup(const std::string& path) const;
+  // What `cat FILE` would print: the file read through the page cache (which it fills).
+  std::optional<std::string> read_whole_file(const std::string& path);
   // Adds a file to the simulated disk (used at boot and by tests).
   uint64_t create_file(const std::string& path, uint64_t ino, const std::vector<uint8_t>& contents,
                        uint32_t mode = 0644);

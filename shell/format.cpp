@@ -401,6 +401,40 @@ std::optional<std::string> format_event(const Event& e, const Kernel& k) {
   }
 }
 
+std::optional<std::string> format_event_detail(const Event& e, const Kernel& k) {
+  // verbosity all: the bookkeeping events too.
+  auto range = [&] { return hex(e.addr) + "-" + hex(e.end); };
+  auto file = [&] {
+    const Inode* ino = k.inode(e.value);
+    return ino ? ino->display_name() : std::string("?");
+  };
+  static const char* const kLevel[] = {"", "PTE", "PMD", "PUD", "PGD"};
+  switch (e.kind) {
+    case EventKind::FrameAlloc: return "--- frame " + hex(e.pfn.value) + " allocated for " + hex(e.addr) + " ---";
+    case EventKind::FrameFree: return "--- frame " + hex(e.pfn.value) + " freed ---";
+    case EventKind::PteSet: return "--- PTE for " + hex(e.addr) + " = " + hex(e.value) + " ---";
+    case EventKind::PteClear: return "--- PTE for " + hex(e.addr) + " cleared (was " + hex(e.value) + ") ---";
+    case EventKind::PageTableAlloc:
+      return std::string("--- ") + kLevel[e.level & 7 ? std::min(e.level, 4) : 0] + " table allocated in frame " +
+             hex(e.pfn.value) + " ---";
+    case EventKind::PageTableFree:
+      return std::string("--- ") + kLevel[std::min(std::max(e.level, 0), 4)] + " table in frame " + hex(e.pfn.value) +
+             " freed ---";
+    case EventKind::VmaInsert: return "--- VMA " + range() + " inserted ---";
+    case EventKind::VmaExpand: return "--- VMA " + range() + " now (grown or merged) ---";
+    case EventKind::VmaSplit: return "--- VMA split at " + hex(e.addr) + " ---";
+    case EventKind::VmaRemove: return "--- VMA " + range() + " removed ---";
+    case EventKind::PageCacheAdd:
+      return "--- page " + std::to_string(e.addr) + " of " + file() + " added to the page cache in frame " +
+             hex(e.pfn.value) + (e.level ? " (read from disk)" : "") + " ---";
+    case EventKind::PageCacheRemove:
+      return "--- page " + std::to_string(e.addr) + " of " + file() + " dropped from the page cache ---";
+    case EventKind::Writeback: return "--- page " + std::to_string(e.addr) + " of " + file() + " written back ---";
+    case EventKind::ProcessStart: return "--- process " + std::to_string(e.pid) + " created ---";
+    default: return std::nullopt;
+  }
+}
+
 // "page 3 of /etc/hosts" for a fault event on a file VMA.
 std::string file_page(const Event& e, const Kernel& k) {
   const Process* p = k.process(e.pid);

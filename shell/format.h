@@ -45,5 +45,7 @@ std::optional<std::string> closest(std::string_view word, const std::vector<std:
 // One line describing an event for the console, or nullopt for events the console
 // does not print (frame and PTE bookkeeping, shown by the panels instead).
 std::optional<std::string> format_event(const engine::Event& e, const engine::Kernel& k);
+// The events format_event leaves out (frames, PTEs, VMAs, page tables, page cache).
+std::optional<std::string> format_event_detail(const engine::Event& e, const engine::Kernel& k);
 
 }  // namespace vmplay::shell

@@ -414,6 +414,35 @@ bool Parser::parse_stmt(Stmt& st) {
   Token first = tok_;
   advance();
 
+  static const char* const kCommands[] = {"use", "ps", "config", "echo", "undo", "pmap", "frames", "free", "ls", "help"};
+  bool command = std::any_of(std::begin(kCommands), std::end(kCommands), [&](const char* c) { return first.text == c; });
+  if (command && !is_punct('(') && !is_punct('=') && !is_punct('[')) {
+    // A shell command: the rest of the line, up to a comment, split into words.
+    st.kind = first.text == "help" ? Stmt::Kind::Help : Stmt::Kind::Command;
+    st.target = first.text;
+    st.target_span = first.span;
+    size_t b = first.span.end;
+    size_t e = s_.find('#', b);
+    std::string rest(s_.substr(b, e == std::string_view::npos ? std::string_view::npos : e - b));
+    if (first.text == "echo") {
+      while (!rest.empty() && rest.front() == ' ') rest.erase(rest.begin());
+      while (!rest.empty() && (rest.back() == ' ' || rest.back() == '\t')) rest.pop_back();
+      st.words.push_back(rest);
+    } else {
+      std::string word;
+      for (char ch : rest + " ") {
+        if (ch == ' ' || ch == '\t') {
+          if (!word.empty()) st.words.push_back(word);
+          word.clear();
+        } else {
+          word += ch;
+        }
+      }
+    }
+    pos_ = e == std::string_view::npos ? s_.size() : e;
+    advance();
+    return true;
+  }
   if (first.text == "cat" && !is_punct('(') && !is_punct('=') && !is_punct('[')) {
     st.kind = Stmt::Kind::Cat;
     // The path is the rest of the line up to a comment.
@@ -435,10 +464,6 @@ bool Parser::parse_stmt(Stmt& st) {
     if (!parse_expr(e)) return false;
     st.kind = Stmt::Kind::Walk;
     st.value = std::move(e);
-    return true;
-  }
-  if (first.text == "help" && at_end_or_comment()) {
-    st.kind = Stmt::Kind::Help;
     return true;
   }
   if (first.text == "reset" && at_end_or_comment()) {

@@ -7,6 +7,8 @@
 //   comment  := '#' any*                               narration
 //   stmt     := 'cat' PATH                             cat /proc/self/maps
 //             | 'walk' expr                           the page-table walk of one address
+//             | COMMAND word*                         use 2, ps, config verbosity all, echo hi,
+//                                                     help mmap, undo, pmap -x, frames, free, ls
 //             | 'help'
 //             | IDENT '=' call                         p = mmap(...)
 //             | IDENT '=' expr                         len = 8192
@@ -69,11 +71,12 @@ struct Recorded {  // "= value" or "= -1 ERRNO (text)" after a strace line
 };
 
 struct Stmt {
-  enum class Kind { Empty, Comment, Cat, Walk, Help, CallStmt, Assign, Load, Store, Deref } kind = Kind::Empty;
+  enum class Kind { Empty, Comment, Cat, Walk, Help, Command, CallStmt, Assign, Load, Store, Deref } kind = Kind::Empty;
   std::optional<int32_t> pid;  // from a [pid N] prefix
   std::string text;            // Comment: the narration; Cat: the path
   Span text_span;
-  std::string target;          // Assign: the variable; Load/Store: the base variable
+  std::vector<std::string> words;  // Command: the words after the command name; Help: the topic
+  std::string target;          // Assign: the variable; Load/Store: the base variable; Command: its name
   Span target_span;
   std::optional<Call> call;    // CallStmt, Assign-from-call
   Recorded recorded;

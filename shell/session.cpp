@@ -169,6 +169,7 @@ void Session::reset() {
   last_.reset();
   unfinished_.clear();
   pid_map_.clear();
+  undo_.clear();
   last_events_.clear();
   lines_run_ = 0;
 }
@@ -350,6 +351,16 @@ Output Session::exec(std::string_view line) {
     }
   }
 
+  // Lines that may change the machine leave a snapshot behind for undo; a refused line
+  // changed nothing, so its snapshot is dropped again.
+  bool read_only = st.kind == Stmt::Kind::Empty || st.kind == Stmt::Kind::Comment || st.kind == Stmt::Kind::Help ||
+                   st.kind == Stmt::Kind::Walk ||
+                   (st.kind == Stmt::Kind::Command && st.target != "use") ||
+                   (st.kind == Stmt::Kind::CallStmt && st.call->name == "reset");
+  if (!read_only) {
+    if (undo_.size() == kUndoDepth) undo_.erase(undo_.begin());
+    undo_.push_back({kernel_, current_, vars_, last_, unfinished_, pid_map_, lines_run_, std::string(line)});
+  }
   switch (st.kind) {
     case Stmt::Kind::Empty:
       break;
@@ -357,7 +368,10 @@ Output Session::exec(std::string_view line) {
       out.lines.push_back({LineKind::Comment, "# " + st.text});
       break;
     case Stmt::Kind::Help:
-      out.lines.push_back({LineKind::Text, help_text()});
+      run_help(st, out);
+      break;
+    case Stmt::Kind::Command:
+      run_command(st, pid, out);
       break;
     case Stmt::Kind::Cat:
       run_cat(st, pid, out);
@@ -398,6 +412,7 @@ Output Session::exec(std::string_view line) {
       run_deref(st, pid, out);
       break;
   }
+  if (!read_only && !out.ok) undo_.pop_back();
   if (out.ok) ++lines_run_;
   return out;
 }
@@ -1053,6 +1068,11 @@ void Session::append_events(Output& out, Pid pid, bool tag) {
     return ino ? ino->display_name() : std::string("?");
   };
   auto pages = [](uint64_t n) { return std::to_string(n) + (n == 1 ? " page" : " pages"); };
+  const Verbosity verb = cfg_.verbosity;
+  if (verb == Verbosity::Quiet) {
+    disk_reads.clear();
+    writebacks.clear();
+  }
   for (const auto& [key, n] : disk_reads)
     out.lines.push_back({LineKind::Event, "--- page cache: " + pages(n) + " of " + file_name(key) +
                                               " read from disk" + (n > 1 ? " (readahead)" : "") + " ---"});
@@ -1060,11 +1080,16 @@ void Session::append_events(Output& out, Pid pid, bool tag) {
     out.lines.push_back({LineKind::Event, "--- writeback: " + pages(n) + " of " + file_name(key) +
                                               " written to disk ---"});
   for (const Event& e : evs) {
-    if (auto s = format_event(e, kernel_)) {
-      LineKind kind = (e.kind == EventKind::Fault) ? LineKind::Event : LineKind::Signal;
-      std::string prefix = (tag || e.pid != pid) ? "[pid " + std::to_string(e.pid) + "] " : "";
-      out.lines.push_back({kind, prefix + *s});
-    }
+    std::optional<std::string> s = format_event(e, kernel_);
+    if (!s && verb == Verbosity::All) s = format_event_detail(e, kernel_);
+    if (!s) continue;
+    bool is_fault = e.kind == EventKind::Fault;
+    bool is_signal = e.kind == EventKind::Signal || e.kind == EventKind::ProcessExit;
+    if (verb == Verbosity::Quiet && !is_signal) continue;
+    LineKind kind = is_signal ? LineKind::Signal : LineKind::Event;
+    (void)is_fault;
+    std::string prefix = (tag || (e.pid != pid && e.pid != 0)) ? "[pid " + std::to_string(e.pid) + "] " : "";
+    out.lines.push_back({kind, prefix + *s});
   }
   last_events_.insert(last_events_.end(), evs.begin(), evs.end());
 }

@@ -37,8 +37,15 @@ struct Output {
   std::string text() const;
 };
 
+enum class Verbosity : uint8_t {
+  Quiet,   // results and signals only
+  Faults,  // and every page fault and page-cache summary (the default)
+  All,     // and every event: frames, PTEs, VMAs, page tables, page cache
+};
+
 struct SessionConfig {
   engine::KernelConfig kernel;
+  Verbosity verbosity = Verbosity::Faults;
   // true: pid 1 runs /home/user/a.out, started as on this machine (execve, then the
   // dynamic loader's calls). false: pid 1 has an empty address space.
   bool program = true;
@@ -83,6 +90,21 @@ class Session {
   void append_events(Output& out, engine::Pid pid, bool tag);
   void refuse(Output& out, std::string msg, Span span);
   bool replay_prefilter(std::string_view line, Output& out, std::string& joined);
+  void run_command(const Stmt& st, engine::Pid pid, Output& out);
+  void run_help(const Stmt& st, Output& out);
+  // undo: the state before each line that may change it (the engine state is a value).
+  struct Snapshot {
+    engine::Kernel kernel;
+    engine::Pid current;
+    std::map<std::string, uint64_t> vars;
+    std::optional<uint64_t> last;
+    std::map<std::string, std::string> unfinished;
+    std::map<int32_t, engine::Pid> pid_map;
+    uint64_t lines_run;
+    std::string line;
+  };
+  std::vector<Snapshot> undo_;
+  static constexpr size_t kUndoDepth = 32;
   std::optional<engine::Pid> resolve_pid(int32_t pid);
 
   SessionConfig cfg_;

@@ -8,7 +8,11 @@ using namespace vmplay::engine;
 namespace {
 // These tests are about the shell: pid 1 starts with an empty address space so the
 // addresses stay simple. test_program covers the a.out image.
-const SessionConfig kEmpty{{}, false};
+const SessionConfig kEmpty = [] {
+  SessionConfig c;
+  c.program = false;
+  return c;
+}();
 const char* kMmap = "p = mmap(NULL, 8192, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0)";
 
 Output run(Session& s, std::string_view line) {
@@ -244,4 +248,62 @@ TEST_CASE("session: typed stores and loads, memset, memcpy, strcpy, dump, touch"
   CHECK(s.exec("touch(p, 4096, \"q\")").error_message == "touch's mode is \"r\", \"w\" or \"x\"");
   o = run(s, "touch(p, 4096, \"x\")");  // not executable: SIGSEGV with SEGV_ACCERR
   CHECK(o.lines.back().text == "+++ killed by SIGSEGV +++");
+}
+
+namespace {
+// The state without the count of lines run (undo is a line too).
+std::string machine(const Session& s) {
+  std::string j = s.state_json();
+  size_t a = j.find("\"lines_run\":");
+  return j.erase(a, j.find(',', a) - a + 1);
+}
+}  // namespace
+
+TEST_CASE("session: undo goes back one changing line at a time, exactly") {
+  Session s(kEmpty);
+  std::string s0 = machine(s);
+  run(s, kMmap);
+  std::string s1 = machine(s);
+  run(s, "p[0] = 1");
+  run(s, "cat /proc/self/maps");
+  run(s, "help");  // changes nothing: leaves no snapshot
+  CHECK(run(s, "undo").lines[0].text == "undone: cat /proc/self/maps");
+  CHECK(run(s, "undo").lines[0].text == "undone: p[0] = 1");
+  CHECK(machine(s) == s1);
+  s.exec("p[0] = 300");  // refused: no snapshot either
+  run(s, "undo");
+  CHECK(machine(s) == s0);
+  CHECK(s.exec("undo").error_message == "nothing to undo");
+}
+
+TEST_CASE("session: processes, inspection and settings commands") {
+  Session s(kEmpty);
+  run(s, kMmap);
+  run(s, "p[0] = 1");
+  run(s, "fork()");
+  Output o = run(s, "ps");
+  REQUIRE(o.lines.size() == 3);
+  CHECK(o.lines[1].text == "    1     0 R *           8        4 a.out");
+  CHECK(o.lines[2].text == "    2     1 R             8        4 a.out");
+  CHECK(run(s, "use 2").lines[0].text == "lines now run as pid 2");
+  CHECK(run(s, "getpid()").lines[0].text == "getpid() = 2");
+  CHECK(s.exec("use 9").error_message == "no process with pid 9");
+  o = run(s, "pmap -x");
+  CHECK(o.lines[2].text == "00007ffff7ffd000       8       4       4 rw--- [ anon ]");
+  CHECK(o.lines.back().text == "total kB               8       4       4");
+  CHECK(run(s, "frames").lines[0].text.find("1024 frames (4096 kB): 1005 free,") == 0);
+  CHECK(run(s, "free").lines[1].text.rfind("Mem:            4056", 0) == 0);
+  CHECK(run(s, "ls /etc").lines.size() == 2);
+  CHECK(run(s, "echo hello there  # not shown").lines[0].text == "hello there");
+  CHECK(run(s, "help mlock2").lines[0].text.find("lock pages in memory") == 0);
+  CHECK(s.exec("help mmapp").error_message == "no help on 'mmapp'; did you mean mmap?");
+  // Verbosity: quiet drops fault lines, all adds every event.
+  run(s, "config verbosity quiet");
+  CHECK(run(s, "p[4096] = 1").lines.empty());
+  run(s, "config verbosity all");
+  o = run(s, "p[8] = 1");
+  CHECK(o.lines.size() >= 2);  // the copy-on-write frame and its PTE, then the fault
+  CHECK(s.exec("config verbosity loud").error_message == "verbosity is quiet, faults or all, not 'loud'");
+  CHECK(run(s, "config ram 256").lines[0].text == "machine reset with ram 256");
+  CHECK(run(s, "config").lines[0].text == "ram 256 frames (1024 kB)");
 }

@@ -1,0 +1,266 @@
+// The shell's own commands: processes (use, ps), inspection (pmap, frames, free, ls),
+// meta (config, echo, undo, help TOPIC).
+#include <algorithm>
+#include <cinttypes>
+#include <cstdio>
+
+#include "shell/format.h"
+#include "shell/session.h"
+
+namespace vmplay::shell {
+
+using namespace vmplay::engine;
+
+namespace {
+
+struct HelpTopic {
+  const char* name;
+  const char* text;
+};
+
+// One line of what it does, one example.
+constexpr HelpTopic kHelp[] = {
+    {"mmap", "map memory: mmap(addr, length, prot, flags, fd, offset)\n  p = mmap(NULL, 8192, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0)"},
+    {"munmap", "unmap a range (splitting VMAs): munmap(addr, length)\n  munmap(p, 4096)"},
+    {"mprotect", "change protection (splits and merges VMAs): mprotect(addr, length, prot)\n  mprotect(p, 4096, PROT_READ)"},
+    {"mremap", "grow, shrink or move a mapping: mremap(addr, old_len, new_len, flags[, new_addr])\n  q = mremap(p, 8192, 16384, MREMAP_MAYMOVE)"},
+    {"madvise", "advice: madvise(addr, length, advice)\n  madvise(p, 8192, MADV_DONTNEED)"},
+    {"msync", "write dirty pages of a shared file mapping back: msync(addr, length, flags)\n  msync(s, 4096, MS_SYNC)"},
+    {"mlock", "lock pages in memory (faults them in): mlock, mlock2, munlock, mlockall, munlockall\n  mlock(p, 8192)"},
+    {"mincore", "which pages are resident, into a buffer: mincore(addr, length, vec)\n  mincore(p, 8192, v)"},
+    {"brk", "move the program break (the heap): brk(addr)\n  brk(NULL)"},
+    {"fork", "a child sharing private pages copy-on-write: fork()\n  fork()   then   [pid 2] p[0] = 'B'"},
+    {"exit", "end a process: exit(status), exit_group(status); reap it with wait4\n  [pid 2] exit(0)"},
+    {"wait4", "reap a child that has exited: wait4(pid, NULL, 0, NULL)\n  wait4(-1, NULL, 0, NULL)"},
+    {"kill", "send a signal (its default action ends the process): kill(pid, sig)\n  kill(2, SIGTERM)"},
+    {"execve", "replace the program (only /home/user/a.out runs): execve(\"path\", argv, envp)\n  execve(\"/home/user/a.out\", [\"a.out\"], NULL)"},
+    {"open", "open a file: open(\"path\", flags[, mode]), openat(AT_FDCWD, \"path\", flags[, mode])\n  fd = open(\"/home/user/words.txt\", O_RDONLY)"},
+    {"read", "read into memory at buf (faulting it in): read(fd, buf, count), pread64(..., offset)\n  read(fd, p, 4096)"},
+    {"write", "write bytes (an address, or \"the bytes\"): write(fd, buf, count), pwrite64\n  write(1, \"hello\\n\", 6)"},
+    {"files", "lseek(fd, off, SEEK_SET), ftruncate(fd, len), fstat(fd, {}), unlink(\"path\"), close(fd),\n"
+              "memfd_create(\"name\", 0)\n  ftruncate(fd, 8192)"},
+    {"memory", "user-space memory traffic, through the page tables:\n"
+               "  p[0] = 'A'   p[0]   *(int *)(p + 8) = 42   *(long *)p\n"
+               "  memset(p, 0x41, 8192)   memcpy(q, p, 100)   strcpy(p, \"hi\")\n"
+               "  dump(p, 64)   touch(p, 8192, \"w\")"},
+    {"cat", "show a file: /proc/PID/maps, smaps, status, /proc/meminfo, or any file\n  cat /proc/self/smaps"},
+    {"walk", "the page-table walk of one address, level by level\n  walk p"},
+    {"pagemap", "the /proc/PID/pagemap entries of a range, decoded: pagemap(addr, length)\n  pagemap(p, 8192)"},
+    {"processes", "use N (run lines as pid N), ps, [pid N] line (one line as pid N)\n  use 2"},
+    {"inspect", "pmap [-x] [N], frames, free, ls [dir]\n  pmap -x"},
+    {"config", "settings: ram FRAMES, aslr SEED|off (both reset the machine), verbosity quiet|faults|all\n  config verbosity all"},
+    {"undo", "take back the last line that changed anything (up to 32 lines)\n  undo"},
+    {"expressions", "numbers 4096 0x1000 010 4K 2M 1G, 'c', \"strings\", variables, _ (the last result),\n"
+                    "PAGE_SIZE, constants; operators | ^ & << >> + - * / % ~ and ( )\n  n = 2 * PAGE_SIZE"},
+    {"replay", "paste lines of `strace -f` output: pids are mapped, <unfinished ...> lines joined,\n"
+               "unmodelled calls skipped; each recorded result is compared with vmplay's\n"
+               "  4613  mmap(NULL, 8192, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0) = 0x7ffff7fc0000"},
+    {"reset", "a fresh machine (pid 1 runs a.out again)\n  reset"},
+};
+
+std::string kb(uint64_t pages) { return std::to_string(pages * 4); }
+
+}  // namespace
+
+void Session::run_help(const Stmt& st, Output& out) {
+  if (st.words.empty()) {
+    std::string topics;
+    for (const auto& t : kHelp) topics += std::string(topics.empty() ? "" : " ") + t.name;
+    out.lines.push_back({LineKind::Text, help_text()});
+    out.lines.push_back({LineKind::Text, "help TOPIC for more, one of: " + topics});
+    return;
+  }
+  std::string topic = st.words[0];
+  // Aliases: a call's name finds its family.
+  static const std::pair<const char*, const char*> kAliases[] = {
+      {"openat", "open"}, {"pread64", "read"}, {"pwrite64", "write"}, {"lseek", "files"}, {"ftruncate", "files"},
+      {"fstat", "files"}, {"unlink", "files"}, {"close", "files"}, {"memfd_create", "files"}, {"mlock2", "mlock"},
+      {"munlock", "mlock"}, {"mlockall", "mlock"}, {"munlockall", "mlock"}, {"exit_group", "exit"},
+      {"use", "processes"}, {"ps", "processes"}, {"pmap", "inspect"}, {"frames", "inspect"}, {"free", "inspect"},
+      {"ls", "inspect"}, {"dump", "memory"}, {"memset", "memory"}, {"memcpy", "memory"}, {"strcpy", "memory"},
+      {"touch", "memory"}, {"vfork", "fork"}, {"clone", "fork"}};
+  for (const auto& [alias, target] : kAliases)
+    if (topic == alias) topic = target;
+  for (const auto& t : kHelp) {
+    if (topic == t.name) {
+      out.lines.push_back({LineKind::Text, t.text});
+      return;
+    }
+  }
+  std::vector<std::string> names;
+  for (const auto& t : kHelp) names.push_back(t.name);
+  auto guess = closest(topic, names);
+  refuse(out, "no help on '" + st.words[0] + "'" + (guess ? "; did you mean " + *guess + "?" : ""), st.target_span);
+}
+
+void Session::run_command(const Stmt& st, Pid pid, Output& out) {
+  const std::string& cmd = st.target;
+  const auto& w = st.words;
+  auto text = [&](const std::string& s) { out.lines.push_back({LineKind::Text, s}); };
+  if (cmd == "echo") {
+    text(w.empty() ? "" : w[0]);
+  } else if (cmd == "use") {
+    if (w.size() != 1) return refuse(out, "use takes a process id: use 2", st.target_span);
+    char* end = nullptr;
+    long n = std::strtol(w[0].c_str(), &end, 10);
+    if (!end || *end || n <= 0) return refuse(out, "use takes a process id (a number), got '" + w[0] + "'", st.target_span);
+    auto mapped = resolve_pid(static_cast<int32_t>(n));
+    const Process* p = mapped ? kernel_.process(*mapped) : nullptr;
+    if (!p) return refuse(out, "no process with pid " + w[0], st.target_span);
+    if (p->state != ProcState::Running) return refuse(out, "process " + w[0] + " has exited", st.target_span);
+    current_ = *mapped;
+    out.lines.push_back({LineKind::Note, "lines now run as pid " + std::to_string(current_)});
+  } else if (cmd == "ps") {
+    text("  PID  PPID STATE   VSZ(kB)  RSS(kB) COMM");
+    for (Pid id : kernel_.pids()) {
+      const Process* p = kernel_.process(id);
+      char buf[160];
+      std::string state = p->state == ProcState::Running ? (id == current_ ? "R *" : "R") : "Z";
+      std::snprintf(buf, sizeof buf, "%5d %5d %-5s %9" PRIu64 " %8" PRIu64 " %s", id, p->ppid, state.c_str(),
+                    p->mm.total_vm * 4, p->mm.rss() * 4, p->comm.c_str());
+      text(buf);
+    }
+  } else if (cmd == "pmap") {
+    bool extended = !w.empty() && w[0] == "-x";
+    Pid target = pid;
+    if (w.size() > (extended ? 1u : 0u)) {
+      auto mapped = resolve_pid(static_cast<int32_t>(std::strtol(w.back().c_str(), nullptr, 10)));
+      if (!mapped) return refuse(out, "no process with pid " + w.back(), st.target_span);
+      target = *mapped;
+    }
+    const Process* p = kernel_.process(target);
+    if (!p || p->state != ProcState::Running) return refuse(out, "pmap: process " + std::to_string(target) + " is not running", st.target_span);
+    text(std::to_string(target) + ":   " + p->comm);
+    if (extended) text("Address           Kbytes     RSS   Dirty Mode  Mapping");
+    uint64_t total = 0, total_rss = 0, total_dirty = 0;
+    for (const auto& [s, v] : p->mm.vmas) {
+      uint64_t rss = 0, dirty = 0;
+      for (uint64_t a = v.start; a < v.end; a += kPageSize) {
+        auto e = kernel_.pagemap_entry(target, a);
+        if (e && (*e >> 63)) {
+          Walk wk = kernel_.walk(target, a);
+          if (wk.reached_pte && !(wk.pte() & _PAGE_SPECIAL)) {
+            ++rss;
+            if (wk.pte() & _PAGE_DIRTY) ++dirty;
+          }
+        }
+      }
+      std::string name = kernel_.vma_name(*p, v);
+      if (name.empty()) name = "[ anon ]";
+      else if (name[0] == '[') name = "[ " + name.substr(1, name.size() - 2) + " ]";
+      else name = name.substr(name.rfind('/') + 1);
+      char mode[6] = {(v.flags & VM_READ) ? 'r' : '-', (v.flags & VM_WRITE) ? 'w' : '-', (v.flags & VM_EXEC) ? 'x' : '-',
+                      (v.flags & VM_MAYSHARE) ? 's' : '-', '-', 0};
+      char buf[200];
+      if (extended)
+        std::snprintf(buf, sizeof buf, "%016" PRIx64 " %7" PRIu64 " %7" PRIu64 " %7" PRIu64 " %s %s", v.start,
+                      v.pages() * 4, rss * 4, dirty * 4, mode, name.c_str());
+      else
+        std::snprintf(buf, sizeof buf, "%016" PRIx64 " %6" PRIu64 "K %s %s", v.start, v.pages() * 4, mode, name.c_str());
+      text(buf);
+      total += v.pages();
+      total_rss += rss;
+      total_dirty += dirty;
+    }
+    char buf[160];
+    if (extended) {
+      text("---------------- ------- ------- ------- ");
+      std::snprintf(buf, sizeof buf, "total kB         %7" PRIu64 " %7" PRIu64 " %7" PRIu64, total * 4, total_rss * 4,
+                    total_dirty * 4);
+    } else {
+      std::snprintf(buf, sizeof buf, " total %15" PRIu64 "K", total * 4);
+    }
+    text(buf);
+  } else if (cmd == "frames") {
+    uint64_t count[8] = {};
+    for (const Frame& f : kernel_.phys().frames()) ++count[static_cast<size_t>(f.owner)];
+    const char* names[] = {"free", "reserved", "zero page", "page tables", "anonymous", "page cache", "shmem", "vDSO"};
+    std::string line = std::to_string(kernel_.phys().total()) + " frames (" +
+                       std::to_string(kernel_.phys().total() * 4) + " kB):";
+    for (size_t i = 0; i < 8; ++i) line += std::string(i ? "," : "") + " " + std::to_string(count[i]) + " " + names[i];
+    text(line);
+  } else if (cmd == "free") {
+    // procps free, in KiB, from the kernel's counts (available = free + page cache).
+    uint64_t total = 0, free_pages = kernel_.phys().free_count(), cache = 0, shmem = 0;
+    for (const Frame& f : kernel_.phys().frames()) {
+      if (f.owner == FrameOwner::Reserved || f.owner == FrameOwner::ZeroPage || f.owner == FrameOwner::Vdso) continue;
+      ++total;
+      if (f.owner == FrameOwner::File || f.owner == FrameOwner::Shmem) ++cache;
+      if (f.owner == FrameOwner::Shmem) ++shmem;
+    }
+    char buf[200];
+    text("               total        used        free      shared  buff/cache   available");
+    std::snprintf(buf, sizeof buf, "Mem:      %10s  %10s  %10s  %10s  %10s  %10s", kb(total).c_str(),
+                  kb(total - free_pages - cache).c_str(), kb(free_pages).c_str(), kb(shmem).c_str(), kb(cache).c_str(),
+                  kb(free_pages + cache - shmem).c_str());
+    text(buf);
+    text("Swap:              0           0           0");
+  } else if (cmd == "ls") {
+    std::string dir = w.empty() ? "/" : w[0];
+    size_t shown = 0;
+    for (const auto& [key, ino] : kernel_.inodes()) {
+      if (ino.unlinked || ino.kind != InodeKind::Regular || ino.path.rfind(dir, 0) != 0) continue;
+      char buf[200];
+      std::snprintf(buf, sizeof buf, "%10" PRIu64 " %10" PRIu64 "  %-52s %3zu cached", ino.ino, ino.size, ino.path.c_str(),
+                    ino.cache.size());
+      text(buf);
+      ++shown;
+    }
+    if (!shown) return refuse(out, "ls: no files under " + dir, st.target_span);
+  } else if (cmd == "config") {
+    if (w.empty()) {
+      const char* verb = cfg_.verbosity == Verbosity::Quiet ? "quiet" : cfg_.verbosity == Verbosity::All ? "all" : "faults";
+      text("ram " + std::to_string(kernel_.phys().total()) + " frames (" + std::to_string(kernel_.phys().total() * 4) +
+           " kB)");
+      text("aslr " + (cfg_.kernel.aslr_seed ? std::to_string(*cfg_.kernel.aslr_seed) : std::string("off")));
+      text(std::string("verbosity ") + verb);
+      return;
+    }
+    if (w.size() != 2) return refuse(out, "config KEY VALUE: ram FRAMES, aslr SEED|off, verbosity quiet|faults|all", st.target_span);
+    if (w[0] == "verbosity") {
+      if (w[1] == "quiet") cfg_.verbosity = Verbosity::Quiet;
+      else if (w[1] == "faults") cfg_.verbosity = Verbosity::Faults;
+      else if (w[1] == "all") cfg_.verbosity = Verbosity::All;
+      else return refuse(out, "verbosity is quiet, faults or all, not '" + w[1] + "'", st.target_span);
+      out.lines.push_back({LineKind::Note, "verbosity " + w[1]});
+      return;
+    }
+    if (w[0] == "ram" || w[0] == "aslr") {
+      SessionConfig next = cfg_;
+      if (w[0] == "ram") {
+        char* end = nullptr;
+        unsigned long long n = std::strtoull(w[1].c_str(), &end, 0);
+        if (!end || *end || n < PhysMem::kMinFrames || n > 65536)
+          return refuse(out, "ram wants a number of 4 KiB frames from " + std::to_string(PhysMem::kMinFrames) +
+                                 " to 65536, got '" + w[1] + "'", st.target_span);
+        next.kernel.phys.frames = n;
+      } else if (w[1] == "off") {
+        next.kernel.aslr_seed.reset();
+      } else {
+        char* end = nullptr;
+        unsigned long long seed = std::strtoull(w[1].c_str(), &end, 0);
+        if (!end || *end) return refuse(out, "aslr wants a seed (a number) or off, got '" + w[1] + "'", st.target_span);
+        next.kernel.aslr_seed = seed;
+      }
+      cfg_ = next;
+      reset();
+      out.lines.push_back({LineKind::Note, "machine reset with " + w[0] + " " + w[1]});
+      return;
+    }
+    return refuse(out, "unknown setting '" + w[0] + "' (ram, aslr, verbosity)", st.target_span);
+  } else if (cmd == "undo") {
+    if (undo_.empty()) return refuse(out, "nothing to undo", st.target_span);
+    Snapshot s = std::move(undo_.back());
+    undo_.pop_back();
+    kernel_ = std::move(s.kernel);
+    current_ = s.current;
+    vars_ = std::move(s.vars);
+    last_ = s.last;
+    unfinished_ = std::move(s.unfinished);
+    pid_map_ = std::move(s.pid_map);
+    lines_run_ = s.lines_run;
+    out.lines.push_back({LineKind::Note, "undone: " + s.line});
+  }
+}
+
+}  // namespace vmplay::shell
