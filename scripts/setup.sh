@@ -24,7 +24,7 @@ SDL2_WASM="$CACHE/sdl2-wasm-$SDL2_VERSION"
 PACKAGES=(
   build-essential cmake ninja-build ccache pkg-config dpkg-dev
   emscripten
-  libsdl2-dev libgl-dev doctest-dev
+  libsdl2-dev libgl-dev doctest-dev libedit-dev
   chromium xvfb xauth
   fonts-jetbrains-mono
   gzip python3

@@ -493,8 +493,13 @@ void Session::run_call(const Stmt& st, Pid pid, Output& out) {
   std::string text;
   SysResult r;
   bool pointer = false;
+  bool follow = cfg_.follow_recorded && st.recorded.present && !st.recorded.negative && !st.recorded.unknown;
   if (c.name == "mmap") {
     MmapArgs m{a[0], a[1], a[2], a[3], static_cast<int64_t>(a[4]), a[5]};
+    if (follow && st.recorded.value != a[0]) {
+      m.addr = st.recorded.value;  // --follow-recorded: where the log says it went
+      m.flags |= MAP_FIXED;
+    }
     r = kernel_.sys_mmap(pid, m);
     pointer = true;
     text = "mmap(" + format_pointer(a[0]) + ", " + std::to_string(a[1]) + ", " + format_prot(a[2]) +
@@ -517,7 +522,10 @@ void Session::run_call(const Stmt& st, Pid pid, Output& out) {
     r = kernel_.sys_madvise(pid, a[0], a[1], advice);
     text = "madvise(" + format_pointer(a[0]) + ", " + std::to_string(a[1]) + ", " + format_madvise(a[2]) + ")";
   } else if (c.name == "mremap") {
-    r = kernel_.sys_mremap(pid, a[0], a[1], a[2], a[3], a[4]);
+    if (follow && st.recorded.value != a[0] && (a[3] & MREMAP_MAYMOVE))
+      r = kernel_.sys_mremap(pid, a[0], a[1], a[2], a[3] | MREMAP_FIXED, st.recorded.value);
+    else
+      r = kernel_.sys_mremap(pid, a[0], a[1], a[2], a[3], a[4]);
     pointer = true;
     text = "mremap(" + format_pointer(a[0]) + ", " + std::to_string(a[1]) + ", " + std::to_string(a[2]) + ", " +
            format_mremap_flags(a[3]) + (c.args.size() > 4 ? ", " + format_pointer(a[4]) : std::string()) + ")";
@@ -1025,7 +1033,24 @@ void Session::run_cat(const Stmt& st, Pid pid, Output& out) {
     target = static_cast<Pid>(std::stol(num));
     rest = path.substr(slash + 1);
   } else {
-    refuse(out, "cat: " + path + ": no such file (try /proc/self/maps)", st.text_span);
+    // An ordinary file of the simulated disk, read through the page cache as cat would.
+    auto body = kernel_.read_whole_file(path[0] == '/' ? path : "/home/user/" + path);
+    if (!body) {
+      refuse(out, "cat: " + path + ": No such file or directory", st.text_span);
+      return;
+    }
+    if (body->find('\0') != std::string::npos) {
+      out.lines.push_back({LineKind::Text, "cat: " + path + ": a binary file of " + std::to_string(body->size()) +
+                                               " bytes (dump its mapping to see it)"});
+    } else {
+      for (size_t b = 0; b < body->size();) {
+        size_t e = body->find('\n', b);
+        if (e == std::string::npos) e = body->size();
+        out.lines.push_back({LineKind::Text, body->substr(b, e - b)});
+        b = e + 1;
+      }
+    }
+    append_events(out, pid, st.pid.has_value());
     return;
   }
   std::optional<std::string> text;

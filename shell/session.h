@@ -49,6 +49,9 @@ struct SessionConfig {
   // true: pid 1 runs /home/user/a.out, started as on this machine (execve, then the
   // dynamic loader's calls). false: pid 1 has an empty address space.
   bool program = true;
+  // Replaying a log: put mappings where the log says they were (mmap at the recorded
+  // address with MAP_FIXED), so later lines that name those addresses line up.
+  bool follow_recorded = false;
 };
 
 class Session {
