@@ -1141,7 +1141,7 @@ std::string Session::help_text() {
          "  fork()                  a child sharing private pages copy-on-write\n"
          "  exit(0), wait4(-1, NULL, 0, NULL), kill(2, SIGKILL)\n"
          "  [pid N] ...             run a line as process N\n"
-         "  n = 4096                a variable; expressions: + - |\n"
+         "  n = 2 * PAGE_SIZE       a variable; C operators, 4K/2M/1G, _ = the last result\n"
          "  # text                  narration\n"
          "  reset()                 start again with a fresh process";
 }
