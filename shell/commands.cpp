@@ -45,6 +45,7 @@ constexpr HelpTopic kHelp[] = {
                "  dump(p, 64)   touch(p, 8192, \"w\")"},
     {"cat", "show a file: /proc/PID/maps, smaps, status, /proc/meminfo, or any file\n  cat /proc/self/smaps"},
     {"walk", "the page-table walk of one address, level by level\n  walk p"},
+    {"smaps", "the /proc/PID/smaps entry of the VMA that holds an address\n  smaps p"},
     {"pagemap", "the /proc/PID/pagemap entries of a range, decoded: pagemap(addr, length)\n  pagemap(p, 8192)"},
     {"processes", "use N (run lines as pid N), ps, [pid N] line (one line as pid N)\n  use 2"},
     {"inspect", "pmap [-x] [N], frames, free, ls [dir]\n  pmap -x"},

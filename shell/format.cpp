@@ -321,6 +321,7 @@ std::string format_madvise(uint64_t advice) {
 }
 
 std::string file_page(const Event& e, const Kernel& k);
+bool is_tmpfs(const Event& e, const Kernel& k);
 
 std::optional<std::string> format_event(const Event& e, const Kernel& k) {
   switch (e.kind) {
@@ -367,8 +368,9 @@ std::optional<std::string> format_event(const Event& e, const Kernel& k) {
                  hex(e.value) + " copied into frame " + hex(e.pfn.value) + ")";
           break;
         case FaultKind::FileShared:
-          what = std::string("shared file, ") + (e.level ? "major" : "minor") + " (page-cache frame " +
-                 hex(e.pfn.value) + " mapped writable, now dirty)";
+          what = std::string(is_tmpfs(e, k) ? "shared memory (tmpfs), " : "shared file, ") +
+                 (e.level ? "major" : "minor") + " (page-cache frame " + hex(e.pfn.value) +
+                 " mapped writable, now dirty)";
           break;
         case FaultKind::WpShared:
           what = "write-protected shared page, minor (frame " + hex(e.pfn.value) + " now dirty and writable)";
@@ -433,6 +435,14 @@ std::optional<std::string> format_event_detail(const Event& e, const Kernel& k) 
     case EventKind::ProcessStart: return "--- process " + std::to_string(e.pid) + " created ---";
     default: return std::nullopt;
   }
+}
+
+// Whether a fault event is on shared anonymous memory or a memfd (tmpfs).
+bool is_tmpfs(const Event& e, const Kernel& k) {
+  const Process* p = k.process(e.pid);
+  const Vma* v = p ? p->mm.vma_at(e.addr) : nullptr;
+  const Inode* ino = v && v->inode ? k.inode(v->inode) : nullptr;
+  return ino && ino->kind == InodeKind::Shmem;
 }
 
 // "page 3 of /etc/hosts" for a fault event on a file VMA.

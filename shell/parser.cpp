@@ -458,11 +458,12 @@ bool Parser::parse_stmt(Stmt& st) {
     advance();
     return true;
   }
-  if (first.text == "walk" && !is_punct('(') && !is_punct('=') && !is_punct('[')) {
-    if (at_end_or_comment()) return fail_here("an address after 'walk' (for example walk p)");
+  if ((first.text == "walk" || first.text == "smaps") && !is_punct('(') && !is_punct('=') && !is_punct('[')) {
+    if (at_end_or_comment()) return fail_here("an address after '" + first.text + "' (for example " + first.text + " p)");
     Expr e;
     if (!parse_expr(e)) return false;
     st.kind = Stmt::Kind::Walk;
+    st.target = first.text;
     st.value = std::move(e);
     return true;
   }

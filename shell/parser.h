@@ -7,6 +7,7 @@
 //   comment  := '#' any*                               narration
 //   stmt     := 'cat' PATH                             cat /proc/self/maps
 //             | 'walk' expr                           the page-table walk of one address
+//             | 'smaps' expr                          the smaps entry of the VMA holding an address
 //             | COMMAND word*                         use 2, ps, config verbosity all, echo hi,
 //                                                     help mmap, undo, pmap -x, frames, free, ls
 //             | 'help'

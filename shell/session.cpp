@@ -970,6 +970,26 @@ void Session::run_walk(const Stmt& st, Pid pid, Output& out) {
     return;
   }
   uint64_t addr = v.value;
+  if (st.target == "smaps") {
+    const Process* p = kernel_.process(pid);
+    const Vma* vma = p->mm.vma_at(addr);
+    if (!vma) {
+      refuse(out, "no VMA holds " + hex(addr) + " in pid " + std::to_string(pid), st.value->span);
+      return;
+    }
+    std::string all = *kernel_.proc_smaps(pid);
+    char key[32];
+    std::snprintf(key, sizeof key, "%08" PRIx64 "-", vma->start);
+    size_t b = all.find(key);
+    size_t e = all.find("VmFlags:", b);
+    e = all.find('\n', e);
+    for (size_t i = b; i < e;) {
+      size_t nl = all.find('\n', i);
+      out.lines.push_back({LineKind::Text, all.substr(i, nl - i)});
+      i = nl + 1;
+    }
+    return;
+  }
   if (addr >= (1ULL << 47)) {
     refuse(out, hex(addr) + " is not a user address (user space ends at 0x7ffffffff000)", st.value->span);
     return;
@@ -1132,6 +1152,7 @@ std::string Session::help_text() {
          "  mincore(p, 8192, v)     which pages are resident (v: a buffer)\n"
          "  pagemap(p, 8192)        /proc/self/pagemap's entries for a range, decoded\n"
          "  walk p                  the page-table walk of one address, level by level\n"
+         "  smaps p                 the smaps entry of the VMA that holds p\n"
          "  cat /proc/meminfo\n"
          "  cat /proc/self/maps     the address space, as Linux prints it\n"
          "  fd = open(\"/home/user/words.txt\", O_RDONLY)   files: open, read, write, lseek,\n"
