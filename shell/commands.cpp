@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "shell/format.h"
+#include "shell/lessons.h"
 #include "shell/session.h"
 
 namespace vmplay::shell {
@@ -57,11 +58,19 @@ constexpr HelpTopic kHelp[] = {
                "unmodelled calls skipped; each recorded result is compared with vmplay's\n"
                "  4613  mmap(NULL, 8192, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0) = 0x7ffff7fc0000"},
     {"reset", "a fresh machine (pid 1 runs a.out again)\n  reset"},
+    {"lessons", "the lesson library: lessons lists them, lesson N runs one from a fresh machine\n  lesson 5"},
 };
 
 std::string kb(uint64_t pages) { return std::to_string(pages * 4); }
 
 }  // namespace
+
+std::string_view lesson_title(const Lesson& l) {
+  std::string_view t = l.text;
+  if (t.rfind("# ", 0) != 0) return l.name;
+  t.remove_prefix(2);
+  return t.substr(0, t.find('\n'));
+}
 
 void Session::run_help(const Stmt& st, Output& out) {
   if (st.words.empty()) {
@@ -98,7 +107,35 @@ void Session::run_command(const Stmt& st, Pid pid, Output& out) {
   const std::string& cmd = st.target;
   const auto& w = st.words;
   auto text = [&](const std::string& s) { out.lines.push_back({LineKind::Text, s}); };
-  if (cmd == "echo") {
+  if (cmd == "lessons") {
+    for (size_t i = 0; i < kLessonCount; ++i)
+      text(std::to_string(i + 1) + (i < 9 ? "  " : " ") + std::string(kLessons[i].name) + "  " +
+           std::string(lesson_title(kLessons[i])));
+    text("lesson N runs one from a fresh machine");
+  } else if (cmd == "lesson") {
+    if (w.size() != 1) return refuse(out, "lesson takes a number or a name: lesson 3 (lessons lists them)", st.target_span);
+    const Lesson* found = nullptr;
+    char* end = nullptr;
+    long n = std::strtol(w[0].c_str(), &end, 10);
+    if (end && !*end && n >= 1 && static_cast<size_t>(n) <= kLessonCount) found = &kLessons[n - 1];
+    for (size_t i = 0; !found && i < kLessonCount; ++i)
+      if (kLessons[i].name == w[0] || kLessons[i].name.substr(3) == w[0]) found = &kLessons[i];
+    if (!found) return refuse(out, "no lesson '" + w[0] + "' (lessons lists them)", st.target_span);
+    // From a fresh machine, line by line, each echoed as it would be typed.
+    reset();
+    out.lines.push_back({LineKind::Note, "lesson " + std::string(found->name) + " (from a fresh machine)"});
+    std::string_view t = found->text;
+    while (!t.empty()) {
+      size_t nl = t.find('\n');
+      std::string line(t.substr(0, nl));
+      t = nl == std::string_view::npos ? std::string_view() : t.substr(nl + 1);
+      Output o = exec(line);
+      bool comment = !o.lines.empty() && o.lines[0].kind == LineKind::Comment;
+      if (!line.empty() && !comment) out.lines.push_back({LineKind::Input, "> " + line});
+      for (auto& l : o.lines) out.lines.push_back(std::move(l));
+      if (!o.ok) break;
+    }
+  } else if (cmd == "echo") {
     text(w.empty() ? "" : w[0]);
   } else if (cmd == "use") {
     if (w.size() != 1) return refuse(out, "use takes a process id: use 2", st.target_span);

@@ -414,7 +414,8 @@ bool Parser::parse_stmt(Stmt& st) {
   Token first = tok_;
   advance();
 
-  static const char* const kCommands[] = {"use", "ps", "config", "echo", "undo", "pmap", "frames", "free", "ls", "help"};
+  static const char* const kCommands[] = {"use",  "ps", "config", "echo", "undo",    "pmap",
+                                          "frames", "free", "ls", "help", "lessons", "lesson"};
   bool command = std::any_of(std::begin(kCommands), std::end(kCommands), [&](const char* c) { return first.text == c; });
   if (command && !is_punct('(') && !is_punct('=') && !is_punct('[')) {
     // A shell command: the rest of the line, up to a comment, split into words.
@@ -531,11 +532,14 @@ bool Parser::parse_stmt(Stmt& st) {
     st.value = std::move(v);
     return true;
   }
-  if (at_end_or_comment()) {
-    return fail("'" + first.text + "' alone does nothing: call it with '(...)', index it with '[...]' or assign it with '='",
-                first.span);
-  }
-  return fail_here("'(' , '[' or '=' after '" + first.text + "'");
+  // Any other expression is evaluated and its value shown: p, p + 4096, len >> 12.
+  pos_ = first.span.begin;
+  advance();
+  Expr v;
+  if (!parse_expr(v)) return false;
+  st.kind = Stmt::Kind::Eval;
+  st.value = std::move(v);
+  return true;
 }
 
 bool Parser::parse_call(Call& c, const Token& name) {

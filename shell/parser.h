@@ -72,7 +72,7 @@ struct Recorded {  // "= value" or "= -1 ERRNO (text)" after a strace line
 };
 
 struct Stmt {
-  enum class Kind { Empty, Comment, Cat, Walk, Help, Command, CallStmt, Assign, Load, Store, Deref } kind = Kind::Empty;
+  enum class Kind { Empty, Comment, Cat, Walk, Help, Command, CallStmt, Assign, Eval, Load, Store, Deref } kind = Kind::Empty;
   std::optional<int32_t> pid;  // from a [pid N] prefix
   std::string text;            // Comment: the narration; Cat: the path
   Span text_span;
@@ -81,7 +81,7 @@ struct Stmt {
   Span target_span;
   std::optional<Call> call;    // CallStmt, Assign-from-call
   Recorded recorded;
-  std::optional<Expr> value;   // Assign from expression, Store's value
+  std::optional<Expr> value;   // Assign from expression, Eval, Store's value
   std::optional<Expr> index;   // Load/Store; Deref: the address
   uint8_t width = 1;           // Deref: bytes (1, 2, 4, 8)
   bool is_signed = true;       // Deref: how a load prints

@@ -354,7 +354,7 @@ Output Session::exec(std::string_view line) {
   // Lines that may change the machine leave a snapshot behind for undo; a refused line
   // changed nothing, so its snapshot is dropped again.
   bool read_only = st.kind == Stmt::Kind::Empty || st.kind == Stmt::Kind::Comment || st.kind == Stmt::Kind::Help ||
-                   st.kind == Stmt::Kind::Walk ||
+                   st.kind == Stmt::Kind::Walk || st.kind == Stmt::Kind::Eval ||
                    (st.kind == Stmt::Kind::Command && st.target != "use") ||
                    (st.kind == Stmt::Kind::CallStmt && st.call->name == "reset");
   if (!read_only) {
@@ -404,6 +404,16 @@ Output Session::exec(std::string_view line) {
         out.lines.push_back({LineKind::Result, st.target + " = " + hex(v.value)});
       }
       break;
+    case Stmt::Kind::Eval: {
+      Eval v = eval(*st.value);
+      if (v.error) {
+        refuse(out, v.error->message, v.error->span);
+        break;
+      }
+      last_ = v.value;
+      out.lines.push_back({LineKind::Result, "= " + hex(v.value) + " (" + std::to_string(v.value) + ")"});
+      break;
+    }
     case Stmt::Kind::Load:
     case Stmt::Kind::Store:
       run_access(st, pid, out);
@@ -412,8 +422,14 @@ Output Session::exec(std::string_view line) {
       run_deref(st, pid, out);
       break;
   }
-  if (!read_only && !out.ok) undo_.pop_back();
+  if (!read_only && !out.ok && !undo_.empty()) undo_.pop_back();
   if (out.ok) ++lines_run_;
+  if (out.lines.size() > kMaxOutputLines) {
+    size_t cut = out.lines.size() - kMaxOutputLines;
+    out.lines.resize(kMaxOutputLines);
+    out.lines.push_back({LineKind::Note, "(" + std::to_string(cut) + " more lines not shown: the limit is " +
+                                             std::to_string(kMaxOutputLines) + " lines of output per line run)"});
+  }
   return out;
 }
 
@@ -1081,10 +1097,27 @@ void Session::run_cat(const Stmt& st, Pid pid, Output& out) {
   } else if (rest == "status") {
     text = kernel_.proc_status(target);
   } else if (rest == "pagemap") {
-    refuse(out, "cat: " + path + " is binary: use pagemap(addr, length) to see its entries decoded", st.text_span);
+    // Binary in Linux (8 bytes a page); shown decoded, present pages only.
+    const Process* p = kernel_.process(target);
+    if (!p || p->state != ProcState::Running) {
+      refuse(out, "cat: " + path + ": no such process", st.text_span);
+      return;
+    }
+    out.lines.push_back({LineKind::Text, "# " + path + " is binary; its entries for present pages, decoded:"});
+    for (const auto& [s, v] : p->mm.vmas) {
+      for (uint64_t a = v.start; a < v.end; a += kPageSize) {
+        uint64_t e = kernel_.pagemap_entry(target, a).value_or(0);
+        if (!(e >> 63)) continue;
+        char buf[96];
+        std::snprintf(buf, sizeof buf, "%012" PRIx64 "  %016" PRIx64 "  pfn=0x%" PRIx64 "%s%s", a, e,
+                      static_cast<uint64_t>(e & ((uint64_t{1} << 55) - 1)), ((e >> 56) & 1) ? " exclusive" : "",
+                      ((e >> 61) & 1) ? " file/shared" : "");
+        out.lines.push_back({LineKind::Text, buf});
+      }
+    }
     return;
   } else {
-    refuse(out, "cat: " + path + ": no such file (vmplay shows /proc/PID/maps, smaps, status and /proc/meminfo)",
+    refuse(out, "cat: " + path + ": no such file (vmplay shows /proc/PID/maps, smaps, status, pagemap and /proc/meminfo)",
            st.text_span);
     return;
   }
@@ -1163,7 +1196,9 @@ std::string Session::help_text() {
          "  exit(0), wait4(-1, NULL, 0, NULL), kill(2, SIGKILL)\n"
          "  [pid N] ...             run a line as process N\n"
          "  n = 2 * PAGE_SIZE       a variable; C operators, 4K/2M/1G, _ = the last result\n"
+         "  p + 4096                an expression alone shows its value\n"
          "  # text                  narration\n"
+         "  lessons, lesson 5       the lesson library\n"
          "  reset()                 start again with a fresh process";
 }
 

@@ -14,6 +14,7 @@
 namespace vmplay::shell {
 
 enum class LineKind : uint8_t {
+  Input,    // a line that was run, echoed ("> p[0] = 1"): only from commands that run others
   Result,   // a system call in strace form with its result, or a load's value
   Event,    // --- page fault: ... ---
   Signal,   // --- kSigSegv {...} --- and +++ killed by ... +++
@@ -56,6 +57,7 @@ struct SessionConfig {
 
 class Session {
  public:
+  static constexpr size_t kMaxOutputLines = 20000;  // lines of output one line may print
   explicit Session(SessionConfig cfg = {});
 
   // Runs one line. A refused line (parse error, unknown name, ...) changes nothing.

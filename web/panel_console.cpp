@@ -33,6 +33,7 @@ ImVec4 kind_colour(Kind k) {
 
 Kind from_line_kind(shell::LineKind k) {
   switch (k) {
+    case shell::LineKind::Input: return Kind::Input;
     case shell::LineKind::Result: return Kind::Result;
     case shell::LineKind::Event: return Kind::Event;
     case shell::LineKind::Signal: return Kind::Signal;

@@ -1,5 +1,6 @@
 #include <doctest/doctest.h>
 
+#include "shell/lessons.h"
 #include "shell/session.h"
 
 using namespace vmplay::shell;
@@ -306,4 +307,66 @@ TEST_CASE("session: processes, inspection and settings commands") {
   CHECK(s.exec("config verbosity loud").error_message == "verbosity is quiet, faults or all, not 'loud'");
   CHECK(run(s, "config ram 256").lines[0].text == "machine reset with ram 256");
   CHECK(run(s, "config").lines[0].text == "ram 256 frames (1024 kB)");
+}
+
+TEST_CASE("session: an expression alone shows its value and sets _") {
+  Session s(kEmpty);
+  run(s, "x = 5");
+  CHECK(run(s, "x").lines[0].text == "= 0x5 (5)");
+  CHECK(run(s, "x + 4096 * 2").lines[0].text == "= 0x2005 (8197)");
+  CHECK(run(s, "_ >> 12").lines[0].text == "= 0x2 (2)");
+  CHECK(run(s, "MAP_SHARED | MAP_FIXED").lines[0].text == "= 0x11 (17)");
+  Output o = s.exec("nosuch");
+  CHECK(o.error_message == "unknown name 'nosuch' (not a variable, not a PROT_/MAP_ constant)");
+  o = s.exec("x y");
+  CHECK(o.error_message == "expected end of line, found 'y'");
+  CHECK(o.error_span->begin == 2);
+  // Showing a value changes nothing, so there is nothing to undo.
+  CHECK(s.exec("undo").lines[0].text.find("undone: x = 5") == 0);
+}
+
+TEST_CASE("session: lessons lists the library; lesson N runs one from a fresh machine") {
+  Session s(kEmpty);
+  Output o = run(s, "lessons");
+  REQUIRE(o.lines.size() == kLessonCount + 1);
+  CHECK(o.lines[0].text.rfind("1  01-", 0) == 0);
+  CHECK(o.lines[2].text.find("03-guard-page  A guard page") != std::string::npos);
+  run(s, kMmap);
+  o = run(s, "lesson guard-page");
+  CHECK(o.lines[0].text == "lesson 03-guard-page (from a fresh machine)");
+  bool echoed = false, segv = false;
+  for (const auto& l : o.lines) {
+    echoed |= l.kind == LineKind::Input && l.text.rfind("> buf = mmap(", 0) == 0;
+    segv |= l.kind == LineKind::Signal && l.text.find("SEGV_ACCERR") != std::string::npos;
+  }
+  CHECK(echoed);
+  CHECK(segv);
+  CHECK(s.variables().count("p") == 0);  // the machine was fresh: the earlier p is gone
+  CHECK(s.variables().count("buf") == 1);
+  CHECK(run(s, "lesson 3").lines[0].text == "lesson 03-guard-page (from a fresh machine)");
+  CHECK(s.exec("lesson 99").error_message == "no lesson '99' (lessons lists them)");
+  CHECK(s.exec("lesson").error_message == "lesson takes a number or a name: lesson 3 (lessons lists them)");
+  CHECK(s.exec("lesson 1 2").error_message == "lesson takes a number or a name: lesson 3 (lessons lists them)");
+}
+
+TEST_CASE("session: cat /proc/self/pagemap decodes the present pages") {
+  Session s(kEmpty);
+  run(s, kMmap);
+  run(s, "p[4096] = 7");
+  Output o = run(s, "cat /proc/self/pagemap");
+  REQUIRE(o.lines.size() == 2);
+  CHECK(o.lines[0].text == "# /proc/self/pagemap is binary; its entries for present pages, decoded:");
+  CHECK(o.lines[1].text.rfind("7ffff7ffe000  8", 0) == 0);  // present bit, then the PFN
+  CHECK(o.lines[1].text.find(" exclusive") != std::string::npos);
+  CHECK(s.exec("cat /proc/7/pagemap").error_message == "cat: /proc/7/pagemap: no such process");
+}
+
+TEST_CASE("session: output of one line is capped, with a note") {
+  Session s(kEmpty);
+  run(s, "config ram 65536");
+  run(s, "p = mmap(NULL, 128M, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS|MAP_POPULATE, -1, 0)");
+  Output o = run(s, "cat /proc/self/pagemap");  // 32768 pages present
+  REQUIRE(o.lines.size() == Session::kMaxOutputLines + 1);
+  CHECK(o.lines.back().kind == LineKind::Note);
+  CHECK(o.lines.back().text.find("12769 more lines not shown: the limit is 20000 lines") != std::string::npos);
 }

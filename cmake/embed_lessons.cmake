@@ -1,0 +1,17 @@
+# Writes OUT, a C++ source holding every lesson in DIR (*.vmsh) as text, so the CLI and
+# the page can run them without a file system. Run by the build when a lesson changes.
+file(GLOB lessons ${DIR}/*.vmsh)
+list(SORT lessons)
+set(body "// Generated from assets/lessons by cmake/embed_lessons.cmake: do not edit.\n")
+string(APPEND body "#include \"shell/lessons.h\"\n\nnamespace vmplay::shell {\n\nconst Lesson kLessons[] = {\n")
+foreach(path ${lessons})
+  get_filename_component(name ${path} NAME_WE)
+  file(READ ${path} text)
+  if(text MATCHES "\\)vmplay\"")
+    message(FATAL_ERROR "${path} contains the raw-string delimiter )vmplay\"")
+  endif()
+  string(APPEND body "    {\"${name}\", R\"vmplay(${text})vmplay\"},\n")
+endforeach()
+string(APPEND body "};\nconst size_t kLessonCount = sizeof(kLessons) / sizeof(kLessons[0]);\n\n}  // namespace vmplay::shell\n")
+file(WRITE ${OUT}.tmp "${body}")
+file(COPY_FILE ${OUT}.tmp ${OUT} ONLY_IF_DIFFERENT)

@@ -1,0 +1,20 @@
+// shell/: strace-syntax language. Knows the engine's types, nothing of drawing.
+// The lesson library (assets/lessons/*.vmsh), built into the program.
+#pragma once
+#include <cstddef>
+#include <string_view>
+
+namespace vmplay::shell {
+
+struct Lesson {
+  std::string_view name;  // "03-guard-page"
+  std::string_view text;  // the script: narration (# lines) and statements
+};
+
+extern const Lesson kLessons[];
+extern const size_t kLessonCount;
+
+// The lesson's title: its first narration line without the "# ".
+std::string_view lesson_title(const Lesson& l);
+
+}  // namespace vmplay::shell
