@@ -65,11 +65,25 @@ std::string kb(uint64_t pages) { return std::to_string(pages * 4); }
 
 }  // namespace
 
-std::string_view lesson_title(const Lesson& l) {
+std::string lesson_title(const Lesson& l) {
+  // The first sentence of the opening narration, which may run over several # lines.
+  std::string title;
   std::string_view t = l.text;
-  if (t.rfind("# ", 0) != 0) return l.name;
-  t.remove_prefix(2);
-  return t.substr(0, t.find('\n'));
+  while (t.rfind("# ", 0) == 0) {
+    size_t nl = t.find('\n');
+    std::string_view line = t.substr(2, nl == std::string_view::npos ? std::string_view::npos : nl - 2);
+    if (!title.empty()) title += ' ';
+    title += line;
+    size_t stop = title.find(". ");
+    if (stop != std::string::npos) return title.substr(0, stop);
+    if (!title.empty() && title.back() == '.') {
+      title.pop_back();
+      return title;
+    }
+    if (nl == std::string_view::npos) break;
+    t.remove_prefix(nl + 1);
+  }
+  return title.empty() ? std::string(l.name) : title;
 }
 
 void Session::run_help(const Stmt& st, Output& out) {
@@ -110,7 +124,7 @@ void Session::run_command(const Stmt& st, Pid pid, Output& out) {
   if (cmd == "lessons") {
     for (size_t i = 0; i < kLessonCount; ++i)
       text(std::to_string(i + 1) + (i < 9 ? "  " : " ") + std::string(kLessons[i].name) + "  " +
-           std::string(lesson_title(kLessons[i])));
+           lesson_title(kLessons[i]));
     text("lesson N runs one from a fresh machine");
   } else if (cmd == "lesson") {
     if (w.size() != 1) return refuse(out, "lesson takes a number or a name: lesson 3 (lessons lists them)", st.target_span);

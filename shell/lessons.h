@@ -2,6 +2,7 @@
 // The lesson library (assets/lessons/*.vmsh), built into the program.
 #pragma once
 #include <cstddef>
+#include <string>
 #include <string_view>
 
 namespace vmplay::shell {
@@ -14,7 +15,7 @@ struct Lesson {
 extern const Lesson kLessons[];
 extern const size_t kLessonCount;
 
-// The lesson's title: its first narration line without the "# ".
-std::string_view lesson_title(const Lesson& l);
+// The lesson's title: the first sentence of its opening narration.
+std::string lesson_title(const Lesson& l);
 
 }  // namespace vmplay::shell

@@ -19,6 +19,7 @@ App::App(shell::SessionConfig cfg) : session_(cfg) {
   console_.add(ConsolePanel::Kind::Comment, "#                MAP_PRIVATE|MAP_ANONYMOUS, -1, 0)");
   console_.add(ConsolePanel::Kind::Comment, "#       p[0] = 'A'     p[4096]     cat /proc/self/maps");
   console_.add(ConsolePanel::Kind::Comment, "# help lists everything; Up/Down recall, Tab completes.");
+  console_.add(ConsolePanel::Kind::Comment, "# New here? The Lessons menu walks through 13 of them.");
   after_exec();
 }
 
@@ -145,7 +146,8 @@ void App::draw(float width, float height) {
 
   ImGui::SetNextWindowPos(ImVec2(0, 0));
   ImGui::SetNextWindowSize(ImVec2(left_w, height));
-  if (ImGui::Begin("Shell  (strace syntax: type a call, Enter runs it)###shell", nullptr, fixed))
+  if (ImGui::Begin("Shell  (strace syntax: type a call, Enter runs it)###shell", nullptr,
+                   fixed | ImGuiWindowFlags_MenuBar))
     draw_console(console_, ctx);
   ImGui::End();
 

@@ -82,6 +82,8 @@ void set_style() {
   ImVec4* c = s.Colors;
   c[ImGuiCol_WindowBg] = ImVec4(0.105f, 0.113f, 0.137f, 1.0f);
   c[ImGuiCol_ChildBg] = ImVec4(0.0f, 0.0f, 0.0f, 0.0f);
+  c[ImGuiCol_PopupBg] = ImVec4(0.09f, 0.10f, 0.125f, 1.0f);  // menus: the log must not show through
+  c[ImGuiCol_MenuBarBg] = ImVec4(0.13f, 0.145f, 0.18f, 1.0f);
   c[ImGuiCol_TitleBg] = ImVec4(0.15f, 0.17f, 0.22f, 1.0f);
   c[ImGuiCol_TitleBgActive] = ImVec4(0.15f, 0.17f, 0.22f, 1.0f);
   c[ImGuiCol_FrameBg] = ImVec4(0.16f, 0.18f, 0.23f, 1.0f);

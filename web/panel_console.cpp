@@ -6,6 +6,7 @@
 
 #include "imgui.h"
 #include "imgui_internal.h"  // ImGuiInputTextState: clearing the line while it stays active
+#include "shell/lessons.h"
 #include "web/app.h"
 
 namespace vmplay::web {
@@ -208,8 +209,47 @@ void ConsolePanel::record(std::string_view line, const shell::Output& out) {
   for (const auto& l : out.lines) add(from_line_kind(l.kind), l.text);
 }
 
+// The Shell window's menu bar: the lesson library and a few lines worth a click.
+// Each item runs its line exactly as if typed, so the log shows what it did.
+static void draw_menu_bar(ConsolePanel& p, PanelContext& ctx) {
+  if (!ImGui::BeginMenuBar()) return;
+  std::string run;
+  if (ImGui::BeginMenu("Lessons")) {
+    ImGui::TextDisabled("Each runs from a fresh machine, line by line.");
+    ImGui::Separator();
+    for (size_t i = 0; i < shell::kLessonCount; ++i) {
+      std::string label = std::to_string(i + 1) + (i < 9 ? ".  " : ". ") + shell::lesson_title(shell::kLessons[i]);
+      if (ImGui::MenuItem(label.c_str())) run = "lesson " + std::to_string(i + 1);
+    }
+    ImGui::EndMenu();
+  }
+  if (ImGui::BeginMenu("Machine")) {
+    if (ImGui::MenuItem("Reset", "reset")) run = "reset";
+    if (ImGui::MenuItem("Undo the last line", "undo")) run = "undo";
+    ImGui::Separator();
+    if (ImGui::MenuItem("Processes", "ps")) run = "ps";
+    if (ImGui::MenuItem("Memory use", "free")) run = "free";
+    if (ImGui::MenuItem("Address space", "cat /proc/self/maps")) run = "cat /proc/self/maps";
+    ImGui::Separator();
+    if (ImGui::MenuItem("Clear the log")) p.clear();
+    ImGui::EndMenu();
+  }
+  if (ImGui::BeginMenu("Help")) {
+    if (ImGui::MenuItem("Everything the shell knows", "help")) run = "help";
+    if (ImGui::MenuItem("The expression language", "help expressions")) run = "help expressions";
+    ImGui::EndMenu();
+  }
+  ImGui::EndMenuBar();
+  if (!run.empty()) {
+    ctx.app.exec(run);
+    p.scroll_to_bottom = true;
+    p.focus_input = true;
+  }
+}
+
 void draw_console(ConsolePanel& p, PanelContext& ctx) {
   const ImGuiStyle& style = ImGui::GetStyle();
+  draw_menu_bar(p, ctx);
 
   // ---- the log ----
   const float footer = style.ItemSpacing.y + ImGui::GetFrameHeightWithSpacing();
