@@ -86,6 +86,11 @@ std::string lesson_title(const Lesson& l) {
   return title.empty() ? std::string(l.name) : title;
 }
 
+// Where a command's i-th word is, for the caret; the command name when unknown.
+static Span word_span(const Stmt& st, size_t i) {
+  return i < st.word_spans.size() ? st.word_spans[i] : st.target_span;
+}
+
 void Session::run_help(const Stmt& st, Output& out) {
   if (st.words.empty()) {
     std::string topics;
@@ -114,7 +119,7 @@ void Session::run_help(const Stmt& st, Output& out) {
   std::vector<std::string> names;
   for (const auto& t : kHelp) names.push_back(t.name);
   auto guess = closest(topic, names);
-  refuse(out, "no help on '" + st.words[0] + "'" + (guess ? "; did you mean " + *guess + "?" : ""), st.target_span);
+  refuse(out, "no help on '" + st.words[0] + "'" + (guess ? "; did you mean " + *guess + "?" : ""), word_span(st, 0));
 }
 
 void Session::run_command(const Stmt& st, Pid pid, Output& out) {
@@ -134,7 +139,7 @@ void Session::run_command(const Stmt& st, Pid pid, Output& out) {
     if (end && !*end && n >= 1 && static_cast<size_t>(n) <= kLessonCount) found = &kLessons[n - 1];
     for (size_t i = 0; !found && i < kLessonCount; ++i)
       if (kLessons[i].name == w[0] || kLessons[i].name.substr(3) == w[0]) found = &kLessons[i];
-    if (!found) return refuse(out, "no lesson '" + w[0] + "' (lessons lists them)", st.target_span);
+    if (!found) return refuse(out, "no lesson '" + w[0] + "' (lessons lists them)", word_span(st, 0));
     // From a fresh machine, line by line, each echoed as it would be typed.
     reset();
     out.lines.push_back({LineKind::Note, "lesson " + std::string(found->name) + " (from a fresh machine)"});
@@ -153,13 +158,11 @@ void Session::run_command(const Stmt& st, Pid pid, Output& out) {
     text(w.empty() ? "" : w[0]);
   } else if (cmd == "use") {
     if (w.size() != 1) return refuse(out, "use takes a process id: use 2", st.target_span);
-    char* end = nullptr;
-    long n = std::strtol(w[0].c_str(), &end, 10);
-    if (!end || *end || n <= 0) return refuse(out, "use takes a process id (a number), got '" + w[0] + "'", st.target_span);
-    auto mapped = resolve_pid(static_cast<int32_t>(n));
-    const Process* p = mapped ? kernel_.process(*mapped) : nullptr;
-    if (!p) return refuse(out, "no process with pid " + w[0], st.target_span);
-    if (p->state != ProcState::Running) return refuse(out, "process " + w[0] + " has exited", st.target_span);
+    auto mapped = typed_pid(w[0]);
+    if (!mapped) return refuse(out, "use takes a process id (a number from 1, as ps shows), got '" + w[0] + "'", word_span(st, 0));
+    const Process* p = kernel_.process(*mapped);
+    if (!p) return refuse(out, "no process with pid " + w[0], word_span(st, 0));
+    if (p->state != ProcState::Running) return refuse(out, "process " + w[0] + " has exited", word_span(st, 0));
     current_ = *mapped;
     out.lines.push_back({LineKind::Note, "lines now run as pid " + std::to_string(current_)});
   } else if (cmd == "ps") {
@@ -176,8 +179,9 @@ void Session::run_command(const Stmt& st, Pid pid, Output& out) {
     bool extended = !w.empty() && w[0] == "-x";
     Pid target = pid;
     if (w.size() > (extended ? 1u : 0u)) {
-      auto mapped = resolve_pid(static_cast<int32_t>(std::strtol(w.back().c_str(), nullptr, 10)));
-      if (!mapped) return refuse(out, "no process with pid " + w.back(), st.target_span);
+      auto mapped = typed_pid(w.back());
+      if (!mapped) return refuse(out, "pmap takes a process id (a number from 1, as ps shows), got '" + w.back() + "'", word_span(st, w.size() - 1));
+      if (!kernel_.process(*mapped)) return refuse(out, "no process with pid " + w.back(), word_span(st, w.size() - 1));
       target = *mapped;
     }
     const Process* p = kernel_.process(target);
@@ -258,7 +262,7 @@ void Session::run_command(const Stmt& st, Pid pid, Output& out) {
       text(buf);
       ++shown;
     }
-    if (!shown) return refuse(out, "ls: no files under " + dir, st.target_span);
+    if (!shown) return refuse(out, "ls: no files under " + dir, word_span(st, 0));
   } else if (cmd == "config") {
     if (w.empty()) {
       const char* verb = cfg_.verbosity == Verbosity::Quiet ? "quiet" : cfg_.verbosity == Verbosity::All ? "all" : "faults";
@@ -273,7 +277,7 @@ void Session::run_command(const Stmt& st, Pid pid, Output& out) {
       if (w[1] == "quiet") cfg_.verbosity = Verbosity::Quiet;
       else if (w[1] == "faults") cfg_.verbosity = Verbosity::Faults;
       else if (w[1] == "all") cfg_.verbosity = Verbosity::All;
-      else return refuse(out, "verbosity is quiet, faults or all, not '" + w[1] + "'", st.target_span);
+      else return refuse(out, "verbosity is quiet, faults or all, not '" + w[1] + "'", word_span(st, 1));
       out.lines.push_back({LineKind::Note, "verbosity " + w[1]});
       return;
     }
@@ -284,14 +288,14 @@ void Session::run_command(const Stmt& st, Pid pid, Output& out) {
         unsigned long long n = std::strtoull(w[1].c_str(), &end, 0);
         if (!end || *end || n < PhysMem::kMinFrames || n > 65536)
           return refuse(out, "ram wants a number of 4 KiB frames from " + std::to_string(PhysMem::kMinFrames) +
-                                 " to 65536, got '" + w[1] + "'", st.target_span);
+                                 " to 65536, got '" + w[1] + "'", word_span(st, 1));
         next.kernel.phys.frames = n;
       } else if (w[1] == "off") {
         next.kernel.aslr_seed.reset();
       } else {
         char* end = nullptr;
         unsigned long long seed = std::strtoull(w[1].c_str(), &end, 0);
-        if (!end || *end) return refuse(out, "aslr wants a seed (a number) or off, got '" + w[1] + "'", st.target_span);
+        if (!end || *end) return refuse(out, "aslr wants a seed (a number) or off, got '" + w[1] + "'", word_span(st, 1));
         next.kernel.aslr_seed = seed;
       }
       cfg_ = next;
@@ -299,7 +303,7 @@ void Session::run_command(const Stmt& st, Pid pid, Output& out) {
       out.lines.push_back({LineKind::Note, "machine reset with " + w[0] + " " + w[1]});
       return;
     }
-    return refuse(out, "unknown setting '" + w[0] + "' (ram, aslr, verbosity)", st.target_span);
+    return refuse(out, "unknown setting '" + w[0] + "' (ram, aslr, verbosity)", word_span(st, 0));
   } else if (cmd == "undo") {
     if (undo_.empty()) return refuse(out, "nothing to undo", st.target_span);
     Snapshot s = std::move(undo_.back());

@@ -46,6 +46,7 @@ class Parser {
   bool parse_pidtag(Stmt& st);
   bool parse_stmt(Stmt& st);
   bool parse_deref(Stmt& st);
+  bool parse_eval(Stmt& st);
   bool parse_call(Call& c, const Token& name);
   bool parse_recorded(Recorded& r);
   bool parse_expr(Expr& e);
@@ -305,13 +306,16 @@ ParseResult Parser::parse() {
   if (is_punct('[')) {
     if (!parse_pidtag(st)) return {std::nullopt, err_};
   } else if (tok_.kind == Token::Kind::Number) {
-    // "4613  mmap(...)": strace -f -o writes the pid first.
-    if (tok_.number > 0x7fffffff) return {std::nullopt, ParseError{"process id too large", tok_.span}};
-    st.pid = static_cast<int32_t>(tok_.number);
+    // "4613  mmap(...)": strace -f -o writes the pid first. A number followed by
+    // anything but a name starts an expression instead: 4096 * 3.
+    Token number = tok_;
     advance();
-    if (tok_.kind != Token::Kind::Ident) {
-      fail_here("a system call after the process id");
-      return {std::nullopt, err_};
+    if (tok_.kind == Token::Kind::Ident) {
+      if (number.number > 0x7fffffff) return {std::nullopt, ParseError{"process id too large", number.span}};
+      st.pid = static_cast<int32_t>(number.number);
+    } else {
+      pos_ = number.span.begin;
+      advance();
     }
   }
   if (is_punct('#')) {
@@ -359,7 +363,14 @@ bool Parser::parse_deref(Stmt& st) {
     advance();
     std::string type;
     bool is_unsigned = false;
-    while (tok_.kind == Token::Kind::Ident) {
+    // A cast starts with a C type word; anything else, as in *(p + 8), is an address.
+    auto type_word = [](const std::string& w) {
+      return w == "unsigned" || w == "signed" || w == "char" || w == "short" || w == "int" || w == "long" ||
+             w == "float" || w == "double" || w == "void" || w == "bool" ||
+             (w.size() > 2 && w.compare(w.size() - 2, 2, "_t") == 0);
+    };
+    bool cast = tok_.kind == Token::Kind::Ident && type_word(tok_.text);
+    while (cast && tok_.kind == Token::Kind::Ident) {
       if (tok_.text == "unsigned") is_unsigned = true;
       else if (tok_.text != "signed") type += (type.empty() ? "" : " ") + tok_.text;
       advance();
@@ -410,6 +421,11 @@ bool Parser::parse_deref(Stmt& st) {
 
 bool Parser::parse_stmt(Stmt& st) {
   if (is_punct('*')) return parse_deref(st);
+  if (tok_.kind == Token::Kind::Number || tok_.kind == Token::Kind::Char || is_punct('(') || is_punct('-') ||
+      is_punct('~')) {
+    if (st.pid) return fail_here("a system call after the process id");
+    return parse_eval(st);
+  }
   if (tok_.kind != Token::Kind::Ident) return fail_here("a statement (a system call, a variable, 'cat' or 'help')");
   Token first = tok_;
   advance();
@@ -431,13 +447,18 @@ bool Parser::parse_stmt(Stmt& st) {
       st.words.push_back(rest);
     } else {
       std::string word;
+      size_t at = b;
       for (char ch : rest + " ") {
         if (ch == ' ' || ch == '\t') {
-          if (!word.empty()) st.words.push_back(word);
+          if (!word.empty()) {
+            st.words.push_back(word);
+            st.word_spans.push_back(Span{static_cast<uint32_t>(at - word.size()), static_cast<uint32_t>(at)});
+          }
           word.clear();
         } else {
           word += ch;
         }
+        ++at;
       }
     }
     pos_ = e == std::string_view::npos ? s_.size() : e;
@@ -535,6 +556,11 @@ bool Parser::parse_stmt(Stmt& st) {
   // Any other expression is evaluated and its value shown: p, p + 4096, len >> 12.
   pos_ = first.span.begin;
   advance();
+  if (st.pid) return fail("expected a system call after the process id, found '" + first.text + "'", first.span);
+  return parse_eval(st);
+}
+
+bool Parser::parse_eval(Stmt& st) {
   Expr v;
   if (!parse_expr(v)) return false;
   st.kind = Stmt::Kind::Eval;

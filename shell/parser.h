@@ -77,6 +77,7 @@ struct Stmt {
   std::string text;            // Comment: the narration; Cat: the path
   Span text_span;
   std::vector<std::string> words;  // Command: the words after the command name; Help: the topic
+  std::vector<Span> word_spans;    // where each word is (not for echo)
   std::string target;          // Assign: the variable; Load/Store: the base variable; Command: its name
   Span target_span;
   std::optional<Call> call;    // CallStmt, Assign-from-call

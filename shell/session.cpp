@@ -309,7 +309,25 @@ std::optional<Pid> Session::resolve_pid(int32_t pid) {
   return std::nullopt;
 }
 
+std::optional<Pid> Session::typed_pid(const std::string& word) const {
+  // A pid typed as a command's argument: a simulated pid, or one a pasted log mapped.
+  // Unlike a log line's prefix it never creates a mapping.
+  char* end = nullptr;
+  long long n = std::strtoll(word.c_str(), &end, 10);
+  if (word.empty() || !end || *end || n <= 0 || n > INT32_MAX) return std::nullopt;
+  if (auto it = pid_map_.find(static_cast<int32_t>(n)); it != pid_map_.end()) return it->second;
+  return static_cast<Pid>(n);
+}
+
 Output Session::exec(std::string_view line) {
+  // A refused line changes nothing, including which log pids map to which process.
+  auto pid_map_before = pid_map_;
+  Output out = exec_line(line);
+  if (!out.ok) pid_map_ = std::move(pid_map_before);
+  return out;
+}
+
+Output Session::exec_line(std::string_view line) {
   Output out;
   std::string joined;
   if (replay_prefilter(line, out, joined)) return out;
@@ -339,7 +357,10 @@ Output Session::exec(std::string_view line) {
   if (needs_process || st.pid) {
     const Process* p = kernel_.process(pid);
     if (!p) {
-      refuse(out, "no process with pid " + std::to_string(pid), Span{0, static_cast<uint32_t>(line.size())});
+      refuse(out, st.pid ? "no process with pid " + std::to_string(pid)
+                         : "the current process, pid " + std::to_string(pid) +
+                               ", is gone: 'use N' picks another (ps lists them), 'reset' starts over",
+             Span{0, static_cast<uint32_t>(line.size())});
       return out;
     }
     if (p->state != ProcState::Running) {
@@ -906,6 +927,17 @@ bool Session::run_libc(const Stmt& st, Pid pid, Output& out) {
     }
     a.push_back(v.value);
   }
+  if (!st.target.empty()) {
+    // memset, memcpy and strcpy return dst, as in C; dump and touch return nothing.
+    if (c.name == "dump" || c.name == "touch") {
+      refuse(out, "'" + c.name + "' gives no value to assign", c.name_span);
+      return true;
+    }
+    if (constant_value(st.target)) {
+      refuse(out, "'" + st.target + "' is a constant and cannot be assigned", st.target_span);
+      return true;
+    }
+  }
   constexpr uint64_t kMaxBytes = 1 << 20, kMaxDump = 4096;
   uint64_t n = c.name == "strcpy" ? text_arg.size() + 1 : a.size() > 2 ? a[2] : a[1];
   if (c.name == "dump" && n > kMaxDump) {
@@ -974,7 +1006,11 @@ bool Session::run_libc(const Stmt& st, Pid pid, Output& out) {
     result = "touch(" + hex(a[0]) + ", " + std::to_string(a[1]) + ", \"" + text_arg + "\"): " + std::to_string(pages) +
              (pages == 1 ? " page" : " pages");
   }
-  if (ok) out.lines.push_back({LineKind::Result, tag + result});
+  if (ok) {
+    out.lines.push_back({LineKind::Result, tag + result});
+    if (!st.target.empty()) vars_[st.target] = a[0];
+    if (c.name != "touch") last_ = a[0];
+  }
   append_events(out, pid, st.pid.has_value());
   return true;
 }

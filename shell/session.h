@@ -111,6 +111,8 @@ class Session {
   std::vector<Snapshot> undo_;
   static constexpr size_t kUndoDepth = 32;
   std::optional<engine::Pid> resolve_pid(int32_t pid);
+  std::optional<engine::Pid> typed_pid(const std::string& word) const;
+  Output exec_line(std::string_view line);
 
   SessionConfig cfg_;
   engine::Kernel kernel_;

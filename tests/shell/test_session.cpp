@@ -2,18 +2,13 @@
 
 #include "shell/lessons.h"
 #include "shell/session.h"
+#include "tests/shell/empty_session.h"
 
 using namespace vmplay::shell;
 using namespace vmplay::engine;
 
 namespace {
-// These tests are about the shell: pid 1 starts with an empty address space so the
-// addresses stay simple. test_program covers the a.out image.
-const SessionConfig kEmpty = [] {
-  SessionConfig c;
-  c.program = false;
-  return c;
-}();
+using testing::kEmpty;
 const char* kMmap = "p = mmap(NULL, 8192, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0)";
 
 Output run(Session& s, std::string_view line) {
@@ -369,4 +364,39 @@ TEST_CASE("session: output of one line is capped, with a note") {
   REQUIRE(o.lines.size() == Session::kMaxOutputLines + 1);
   CHECK(o.lines.back().kind == LineKind::Note);
   CHECK(o.lines.back().text.find("12769 more lines not shown: the limit is 20000 lines") != std::string::npos);
+}
+
+TEST_CASE("session: expressions may start with a number, a character or a parenthesis") {
+  Session s(kEmpty);
+  CHECK(run(s, "4096 * 3").lines[0].text == "= 0x3000 (12288)");
+  CHECK(run(s, "'A' + 1").lines[0].text == "= 0x42 (66)");
+  CHECK(run(s, "(1 << 12) - 1").lines[0].text == "= 0xfff (4095)");
+  CHECK(run(s, "~0 >> 60").lines[0].text == "= 0xf (15)");
+  // A number followed by a name is still strace -f's pid prefix.
+  CHECK(run(s, "4613 getpid() = 4613").lines[0].text == "[pid 1] getpid() = 1");
+}
+
+TEST_CASE("session: a refused line with a log pid does not claim that pid") {
+  Session s(kEmpty);
+  CHECK_FALSE(s.exec("[pid 100] x = q").ok);
+  // 200 is the first log pid that ran, so it names the current process.
+  CHECK(run(s, "[pid 200] getpid()").lines[0].text == "[pid 1] getpid() = 1");
+  CHECK(s.exec("[pid 100] getpid()").error_message == "no process with pid 100");
+  // A pid typed after use or pmap is a simulated pid or an already mapped log pid.
+  CHECK(run(s, "use 200").lines[0].text == "lines now run as pid 1");
+  CHECK(s.exec("use 300").error_message == "no process with pid 300");
+}
+
+TEST_CASE("session: memset, memcpy and strcpy return dst; *(p + 8) is an address") {
+  Session s(kEmpty);
+  run(s, kMmap);
+  run(s, "x = memset(p + 16, 7, 16)");
+  CHECK(s.variables().at("x") == 0x7ffff7ffd010);
+  run(s, "y = strcpy(p + 4096, \"hi\")");
+  CHECK(s.variables().at("y") == 0x7ffff7ffe000);
+  CHECK(run(s, "_").lines[0].text == "= 0x7ffff7ffe000 (140737354129408)");
+  run(s, "*(p + 8) = 3");
+  CHECK(run(s, "*(p + 8)").lines[0].text == "*0x7ffff7ffd008 = 3 (0x3)");
+  CHECK(s.exec("z = dump(p, 4)").error_message == "'dump' gives no value to assign");
+  CHECK(s.exec("MAP_SHARED = memset(p, 0, 1)").error_message == "'MAP_SHARED' is a constant and cannot be assigned");
 }
