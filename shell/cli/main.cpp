@@ -241,8 +241,10 @@ int main(int argc, char** argv) {
     }
   }
   if (replay) {
-    emit("replayed " + std::to_string(lineno) + " lines: " + std::to_string(matched - std::min(matched, differed)) +
-         " calls as recorded, " + std::to_string(differed) + " different, " + std::to_string(skipped) + " skipped");
+    auto count = [](uint64_t n, const char* one, const char* many) { return std::to_string(n) + " " + (n == 1 ? one : many); };
+    emit("replayed " + count(lineno, "line", "lines") + ": " +
+         count(matched - std::min(matched, differed), "call", "calls") + " as recorded, " +
+         std::to_string(differed) + " different, " + std::to_string(skipped) + " skipped");
   }
   if (json) emit(session.state_json());
   if (!expect.empty() && transcript != expected) {

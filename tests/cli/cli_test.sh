@@ -50,5 +50,35 @@ aslr2="$(echo 'cat /proc/self/maps' | "$VMPLAY" -q --seed 5 -)"
 plain="$(echo 'cat /proc/self/maps' | "$VMPLAY" -q -)"
 check "--seed gives one layout per seed, not the plain one" test "$aslr1" = "$aslr2" -a "$aslr1" != "$plain"
 
+help="$("$VMPLAY" --help)"; rc=$?
+check "--help prints the usage and succeeds (0)" test "$rc" = 0
+check "--help lists every option" grep -q -- '--follow-recorded' <<<"$help"
+
+printf 'mmap(NULL, 8192, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0) = 0x7f3a1c000000\nmprotect(0x7f3a1c000000, 4096, PROT_READ) = 0\n' > "$TMP/other.log"
+summary="$("$VMPLAY" --replay "$TMP/other.log" | tail -n1)"
+check "--replay counts a call placed elsewhere as different" \
+  test "$summary" = "replayed 2 lines: 0 calls as recorded, 2 different, 0 skipped"
+summary="$("$VMPLAY" --replay "$TMP/other.log" --follow-recorded | tail -n1)"
+check "--follow-recorded places the mapping where the log says" \
+  test "$summary" = "replayed 2 lines: 2 calls as recorded, 0 different, 0 skipped"
+
+ram="$(echo 'config' | "$VMPLAY" -q --ram 2048 - | head -n1)"
+check "--ram sets the machine's frames" test "$ram" = "ram 2048 frames (8192 kB)"
+
+empty="$(echo 'cat /proc/self/maps' | "$VMPLAY" -q --empty -)"
+check "--empty starts pid 1 with no mappings" test -z "$empty"
+
+printf 'p = mmap(NULL, 4096, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0)\np[0] = 1\n' > "$TMP/ok.vmsh"
+"$VMPLAY" --check "$TMP/ok.vmsh" >/dev/null 2>&1; rc=$?
+check "--check runs a script whose invariants hold (0)" test "$rc" = 0
+
+piped="$(echo 'getpid()' | "$VMPLAY")"
+check "no arguments with piped input runs the lines like -" test "$piped" = "$(printf '> getpid()\ngetpid() = 1')"
+if command -v script >/dev/null; then
+  repl="$(printf 'getpid()\nmunmpa(1, 2)\n' | script -qc "$VMPLAY" /dev/null 2>&1)"
+  check "no arguments on a terminal starts the prompt" grep -q "vmplay> " <<<"$repl"
+  check "the prompt answers, and a typo gets a suggestion" grep -q "did you mean munmap?" <<<"$repl"
+fi
+
 echo "$fails failed"
 test "$fails" = 0
