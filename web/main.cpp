@@ -236,13 +236,23 @@ EMSCRIPTEN_KEEPALIVE const char* vmplay_exec(const char* line) {
   static std::string out;
   out.clear();
   if (!g_gui.app || !line) return out.c_str();
-  // Several lines run one after another, as if each were typed and Enter pressed.
+  // Several lines run one after another, as if each were typed and Enter pressed, up
+  // to limits that keep one call from freezing the page.
+  constexpr size_t kMaxLines = 10000, kMaxOutput = size_t{16} << 20;
   std::string_view rest(line);
+  size_t lines = 0;
   while (true) {
     size_t nl = rest.find('\n');
     std::string_view one = rest.substr(0, nl);
     if (!one.empty() && one.back() == '\r') one.remove_suffix(1);
-    if (nl == std::string_view::npos || !one.empty()) out += g_gui.app->exec(one).text();
+    if (nl == std::string_view::npos || !one.empty()) {
+      if (++lines > kMaxLines || out.size() > kMaxOutput) {
+        out += "error: stopped before line " + std::to_string(lines) + ": one call runs at most " +
+               std::to_string(kMaxLines) + " lines and prints at most 16 MiB; the rest did not run\n";
+        break;
+      }
+      out += g_gui.app->exec(one).text();
+    }
     if (nl == std::string_view::npos) break;
     rest.remove_prefix(nl + 1);
   }

@@ -81,3 +81,20 @@ test('the page follows resizes and renders sharp at devicePixelRatio 2', async (
   await saveArtifact('slice-dpr2.png', await page.screenshot());
   await page.close();
 });
+
+test('one window.vmplay.exec call runs at most 10000 lines, then says so', async () => {
+  const { page, errors } = await openVmplay(browser, server.url);
+  const out = await page.evaluate(() => {
+    const lines = [];
+    for (let i = 0; i < 10005; ++i) lines.push(`v${i} = ${i}`);
+    return window.vmplay.exec(lines.join('\n'));
+  });
+  assert.match(out, /^v9999 = 0x270f$/m);
+  assert.doesNotMatch(out, /^v10000 = /m);
+  assert.match(out, /error: stopped before line 10001: one call runs at most 10000 lines/);
+  const s = await page.evaluate(() => window.vmplay.state());
+  assert.equal(s.variables.v9999, '0x270f');
+  assert.equal(s.variables.v10000, undefined);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
