@@ -1,0 +1,793 @@
+// tests/kernel: the kernel-differential runner. Runs one .vmsh case twice, on this
+// machine's Linux kernel (worker processes doing the real calls and accesses) and on
+// vmplay's engine (a shell Session), normalises both transcripts the same way and
+// compares them line by line.
+//
+//   kdiff CASE.vmsh            compare; exit 0 when equal, 1 on a difference, 77 to skip
+//   kdiff --real CASE.vmsh     print the kernel's normalised transcript
+//   kdiff --sim CASE.vmsh      print vmplay's normalised transcript
+//
+// Normalisation keeps the comparison strict. Both sides first run a hidden prologue: a
+// one-page PROT_NONE shared fence mapping (so the case's first mapping cannot merge with
+// the runner's own) and brk(NULL). Addresses within 4 GiB of the fence print as B+off /
+// B-off, within 1 GiB of the first break as H+off; /proc lines are kept only for the
+// ranges the case mapped; device and inode numbers (different filesystems) print as DEV
+// INO; the kernel's errno text is dropped (the names are compared); the status lines
+// compare their change since the prologue. Everything else is compared as printed.
+#include <fcntl.h>
+#include <malloc.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/personality.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cinttypes>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <optional>
+#include <regex>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "shell/parser.h"
+#include "tests/kernel/kdiff.h"
+
+using namespace vmplay;
+using shell::Expr;
+using shell::Stmt;
+
+namespace {
+using kdiff::eval;
+using kdiff::Eval;
+using kdiff::mapped_range;
+using kdiff::Range;
+using kdiff::Run;
+constexpr int kMaxWorkers = 8;
+
+// ---- the real kernel: worker processes ----
+
+sigjmp_buf g_fault_jmp;
+volatile sig_atomic_t g_signo = 0, g_code = 0;
+void* volatile g_addr = nullptr;
+
+void on_fault(int sig, siginfo_t* si, void*) {
+  g_signo = sig;
+  g_code = si->si_code;
+  g_addr = si->si_addr;
+  siglongjmp(g_fault_jmp, 1);
+}
+
+std::string errno_result(int err) {
+  const char* name = strerrorname_np(err);
+  return std::string("-1 ") + (name ? name : "E?");
+}
+
+std::string hexs(uint64_t v) { return kdiff::hex(v); }
+
+struct Worker {
+  int index = 1;  // vmplay's pid numbering
+  int next_child = 2;  // the pid vmplay gives the next fork, sent with each line
+  int cmd_fd = -1, res_fd = -1;
+  std::map<pid_t, int> children;  // real pid -> index
+  std::map<std::string, uint64_t> vars;
+  std::string out;
+  std::string scratch;  // the case's /tmp/ is this directory
+
+  void line(const std::string& s) { out += s + "\n"; }
+  std::string path(const std::string& p) const {
+    return p.rfind("/tmp/", 0) == 0 ? scratch + p.substr(4) : p;
+  }
+};
+
+int g_cmd[kMaxWorkers + 1][2], g_res[kMaxWorkers + 1][2];
+
+bool read_all(int fd, void* buf, size_t n) {
+  auto* p = static_cast<char*>(buf);
+  while (n) {
+    ssize_t r = read(fd, p, n);
+    if (r <= 0) return false;
+    p += r;
+    n -= static_cast<size_t>(r);
+  }
+  return true;
+}
+void write_all(int fd, const void* buf, size_t n) {
+  auto* p = static_cast<const char*>(buf);
+  while (n) {
+    ssize_t r = write(fd, p, n);
+    if (r <= 0) _exit(99);
+    p += r;
+    n -= static_cast<size_t>(r);
+  }
+}
+void send_msg(int fd, const std::string& s) {
+  uint32_t n = static_cast<uint32_t>(s.size());
+  write_all(fd, &n, 4);
+  write_all(fd, s.data(), n);
+}
+std::optional<std::string> recv_msg(int fd) {
+  uint32_t n = 0;
+  if (!read_all(fd, &n, 4)) return std::nullopt;
+  std::string s(n, '\0');
+  if (n && !read_all(fd, s.data(), n)) return std::nullopt;
+  return s;
+}
+
+std::string slurp(const char* path) {
+  std::ifstream f(path);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+[[noreturn]] void worker_loop(Worker& w);
+
+// Runs one access with faults caught; on a fault prints what vmplay prints and ends.
+template <typename F>
+void guarded(Worker& w, const std::string& tag, F&& f) {
+  if (sigsetjmp(g_fault_jmp, 1)) {
+    const char* sig = g_signo == SIGBUS ? "SIGBUS" : "SIGSEGV";
+    std::string code = g_signo == SIGBUS ? (g_code == BUS_ADRERR ? "BUS_ADRERR" : std::to_string(g_code))
+                                         : (g_code == SEGV_MAPERR   ? "SEGV_MAPERR"
+                                            : g_code == SEGV_ACCERR ? "SEGV_ACCERR"
+                                                                    : std::to_string(g_code));
+    w.line(tag + "--- " + sig + " {si_signo=" + sig + ", si_code=" + code + ", si_addr=" +
+           kdiff::pointer(reinterpret_cast<uint64_t>(g_addr)) + "} ---");
+    w.line(tag + "+++ killed by " + sig + " +++");
+    send_msg(w.res_fd, w.out);
+    send_msg(w.res_fd, "\x01" "dead");
+    _exit(128 + g_signo);
+  }
+  f();
+}
+
+std::string call_result(long r, bool pointer) {
+  if (r == -1) return errno_result(errno);
+  return pointer ? hexs(static_cast<uint64_t>(r)) : std::to_string(r);
+}
+
+void run_real_call(Worker& w, const Stmt& st, const std::string& tag) {
+  const auto& c = *st.call;
+  std::vector<uint64_t> a;
+  std::vector<std::string> s;
+  for (const auto& e : c.args) {
+    if (e.kind == Expr::Kind::String) {
+      a.push_back(0);
+      s.push_back(e.name);
+    } else {
+      Eval v = eval(e, w.vars);
+      a.push_back(v.value);
+      s.push_back({});
+    }
+  }
+  auto arg = [&](size_t i) { return i < a.size() ? a[i] : 0; };
+  auto ptr = [&](size_t i) { return reinterpret_cast<void*>(arg(i)); };
+  long r = 0;
+  bool pointer = false;
+  std::string extra;
+  const std::string& n = c.name;
+  errno = 0;
+  if (n == "mmap") {
+    void* p = mmap(ptr(0), arg(1), int(arg(2)), int(arg(3)), int(arg(4)), off_t(arg(5)));
+    r = p == MAP_FAILED ? -1 : long(reinterpret_cast<uintptr_t>(p));
+    pointer = true;
+  } else if (n == "munmap") {
+    r = munmap(ptr(0), arg(1));
+  } else if (n == "mprotect") {
+    r = mprotect(ptr(0), arg(1), int(arg(2)));
+  } else if (n == "madvise") {
+    r = madvise(ptr(0), arg(1), int(arg(2)));
+  } else if (n == "mlock") {
+    r = mlock(ptr(0), arg(1));
+  } else if (n == "mlock2") {
+    r = mlock2(ptr(0), arg(1), unsigned(arg(2)));
+  } else if (n == "munlock") {
+    r = munlock(ptr(0), arg(1));
+  } else if (n == "mlockall") {
+    r = mlockall(int(arg(0)));
+  } else if (n == "munlockall") {
+    r = munlockall();
+  } else if (n == "msync") {
+    r = msync(ptr(0), arg(1), int(arg(2)));
+  } else if (n == "mremap") {
+    // The raw call: glibc's wrapper passes garbage as new_address without MREMAP_FIXED.
+    r = syscall(SYS_mremap, ptr(0), arg(1), arg(2), arg(3), ptr(4));
+    pointer = true;
+  } else if (n == "mincore") {
+    size_t pages = (arg(1) + 4095) / 4096;
+    std::vector<unsigned char> v(pages);
+    r = mincore(ptr(0), arg(1), v.data());
+    if (r == 0) {
+      extra = "[";
+      for (size_t i = 0; i < pages; ++i) extra += (i ? ", " : "") + std::to_string(v[i] & 1);
+      extra += "]";
+      guarded(w, tag, [&] { std::memcpy(ptr(2), v.data(), pages); });
+    }
+  } else if (n == "brk") {
+    r = syscall(SYS_brk, arg(0));
+    pointer = true;
+  } else if (n == "open") {
+    r = open(w.path(s[0]).c_str(), int(arg(1)), mode_t(arg(2)));
+  } else if (n == "openat") {
+    r = openat(AT_FDCWD, w.path(s[1]).c_str(), int(arg(2)), mode_t(arg(3)));
+  } else if (n == "close") {
+    r = close(int(arg(0)));
+  } else if (n == "write" || n == "pwrite64") {
+    const void* buf = s[1].empty() && c.args[1].kind != Expr::Kind::String ? ptr(1) : s[1].data();
+    r = n == "write" ? write(int(arg(0)), buf, arg(2)) : pwrite(int(arg(0)), buf, arg(2), off_t(arg(3)));
+  } else if (n == "read" || n == "pread64") {
+    r = n == "read" ? read(int(arg(0)), ptr(1), arg(2)) : pread(int(arg(0)), ptr(1), arg(2), off_t(arg(3)));
+  } else if (n == "ftruncate") {
+    r = ftruncate(int(arg(0)), off_t(arg(1)));
+  } else if (n == "unlink") {
+    r = unlink(w.path(s[0]).c_str());
+  } else if (n == "getpid") {
+    r = w.index;
+  } else if (n == "fork") {
+    int child = w.next_child;
+    if (child > kMaxWorkers) {
+      w.line("error: the runner has room for " + std::to_string(kMaxWorkers) + " processes");
+      return;
+    }
+    pid_t p = fork();
+    if (p == 0) {
+      w.index = child;
+      w.cmd_fd = g_cmd[child][0];
+      w.res_fd = g_res[child][1];
+      w.children.clear();
+      w.out.clear();
+      worker_loop(w);
+    }
+    w.children[p] = child;
+    r = child;
+  } else if (n == "exit" || n == "exit_group") {
+    w.line(tag + n + "() = ?");
+    w.line(tag + "+++ exited with " + std::to_string(arg(0) & 0xff) + " +++");
+    send_msg(w.res_fd, w.out);
+    send_msg(w.res_fd, "\x01" "dead");
+    _exit(int(arg(0) & 0xff));
+  } else if (n == "wait4") {
+    pid_t p = wait4(arg(0) == uint64_t(-1) ? -1 : pid_t(arg(0)), nullptr, int(arg(2)), nullptr);
+    r = p == -1 ? -1 : (w.children.count(p) ? w.children[p] : 999);
+  } else {
+    w.line("error: the runner does not know " + n);
+    return;
+  }
+  std::string res = call_result(r, pointer);
+  w.line(tag + n + "(" + extra + ") = " + res);
+  if (!st.target.empty() && r != -1) w.vars[st.target] = static_cast<uint64_t>(r);
+  if (!st.target.empty() && r == -1) w.vars[st.target] = uint64_t(-1);
+  if (r != -1) {
+    if (auto rg = mapped_range(st, static_cast<uint64_t>(r), w.vars))
+      w.line("\x01range " + std::to_string(rg->start) + " " + std::to_string(rg->end));
+    if (n == "brk" && arg(0) > w.vars["heap0"]) w.line("\x01range " + std::to_string(w.vars["heap0"]) + " " + std::to_string(r));
+  }
+}
+
+void run_real_libc(Worker& w, const Stmt& st, const std::string& tag) {
+  const auto& c = *st.call;
+  auto num = [&](size_t i) { return eval(c.args[i], w.vars).value; };
+  const std::string& n = c.name;
+  if (n == "memset") {
+    uint64_t d = num(0), v = num(1), len = num(2);
+    guarded(w, tag, [&] { for (uint64_t i = 0; i < len; ++i) reinterpret_cast<volatile uint8_t*>(d)[i] = uint8_t(v); });
+    w.line(tag + "memset() = " + hexs(d));
+  } else if (n == "memcpy") {
+    uint64_t d = num(0), src = num(1), len = num(2);
+    guarded(w, tag, [&] {
+      for (uint64_t i = 0; i < len; ++i)
+        reinterpret_cast<volatile uint8_t*>(d)[i] = reinterpret_cast<volatile uint8_t*>(src)[i];
+    });
+    w.line(tag + "memcpy() = " + hexs(d));
+  } else if (n == "strcpy") {
+    uint64_t d = num(0);
+    std::string text = c.args[1].name;
+    guarded(w, tag, [&] {
+      for (size_t i = 0; i <= text.size(); ++i)
+        reinterpret_cast<volatile uint8_t*>(d)[i] = i < text.size() ? uint8_t(text[i]) : 0;
+    });
+    w.line(tag + "strcpy() = " + hexs(d));
+  } else if (n == "touch") {
+    uint64_t d = num(0), len = num(1);
+    std::string mode = c.args[2].name;
+    uint64_t pages = 0;
+    guarded(w, tag, [&] {
+      for (uint64_t at = d & ~uint64_t{4095}; at < d + len; at += 4096, ++pages) {
+        auto* p = reinterpret_cast<volatile uint8_t*>(std::max(at, d));
+        if (mode == "w") *p = *p;
+        else (void)*p;
+      }
+    });
+    w.line(tag + "touch: " + std::to_string(pages) + (pages == 1 ? " page" : " pages"));
+  } else if (n == "dump") {
+    uint64_t d = num(0), len = num(1);
+    std::vector<uint8_t> bytes(len);
+    guarded(w, tag, [&] {
+      for (uint64_t i = 0; i < len; ++i) bytes[i] = reinterpret_cast<volatile uint8_t*>(d)[i];
+    });
+    for (size_t off = 0; off < bytes.size(); off += 16) {
+      char buf[128];
+      std::snprintf(buf, sizeof buf, "%012" PRIx64 " ", d + off);
+      std::string l = buf, text;
+      for (size_t i = 0; i < 16; ++i) {
+        if (i == 8) l += ' ';
+        if (off + i < bytes.size()) {
+          std::snprintf(buf, sizeof buf, " %02x", bytes[off + i]);
+          l += buf;
+          text += (bytes[off + i] >= 0x20 && bytes[off + i] < 0x7f) ? char(bytes[off + i]) : '.';
+        } else {
+          l += "   ";
+        }
+      }
+      w.line(l + "  |" + text + "|");
+    }
+  } else if (n == "pagemap") {
+    uint64_t start = num(0) & ~uint64_t{4095}, len = num(1);
+    uint64_t pages = (num(0) + len + 4095) / 4096 - start / 4096;
+    int fd = open("/proc/self/pagemap", O_RDONLY);
+    std::string maps = slurp("/proc/self/maps");
+    w.line("/proc/" + std::to_string(w.index) + "/pagemap, " + std::to_string(pages) + (pages == 1 ? " page" : " pages") +
+           " from " + hexs(start) + ":");
+    for (uint64_t i = 0; i < pages; ++i) {
+      uint64_t addr = start + i * 4096, e = 0;
+      if (pread(fd, &e, 8, off_t(addr / 4096 * 8)) != 8) e = 0;
+      char buf[64];
+      std::snprintf(buf, sizeof buf, "%012" PRIx64 "  %016" PRIx64 "  ", addr, e);
+      std::string d;
+      if (e >> 63) {
+        d = "present";
+        if ((e >> 56) & 1) d += " exclusive";
+        if ((e >> 61) & 1) d += " file/shared";
+        d += " pfn=0x0";
+      } else {
+        bool mapped = false;
+        std::istringstream in(maps);
+        std::string ml;
+        while (std::getline(in, ml)) {
+          uint64_t s0 = 0, e0 = 0;
+          if (std::sscanf(ml.c_str(), "%" SCNx64 "-%" SCNx64, &s0, &e0) == 2 && addr >= s0 && addr < e0) mapped = true;
+        }
+        d = mapped ? "not present" : "not mapped";
+      }
+      if ((e >> 55) & 1) d += " soft-dirty";
+      w.line(buf + d);
+    }
+    close(fd);
+  }
+}
+
+void run_real_access(Worker& w, const Stmt& st, const std::string& tag) {
+  if (st.kind == Stmt::Kind::Load || st.kind == Stmt::Kind::Store) {
+    uint64_t base = w.vars.count(st.target) ? w.vars[st.target] : 0;
+    uint64_t addr = base + eval(*st.index, w.vars).value;
+    auto* p = reinterpret_cast<volatile uint8_t*>(addr);
+    if (st.kind == Stmt::Kind::Store) {
+      uint64_t v = eval(*st.value, w.vars).value;
+      guarded(w, tag, [&] { *p = uint8_t(v); });
+    } else {
+      uint8_t v = 0;
+      guarded(w, tag, [&] { v = *p; });
+      w.line(tag + "load = " + std::to_string(v));
+    }
+    return;
+  }
+  // Deref: typed.
+  uint64_t addr = eval(*st.index, w.vars).value;
+  if (st.value) {
+    uint64_t v = eval(*st.value, w.vars).value;
+    guarded(w, tag, [&] {
+      switch (st.width) {
+        case 1: *reinterpret_cast<volatile uint8_t*>(addr) = uint8_t(v); break;
+        case 2: *reinterpret_cast<volatile uint16_t*>(addr) = uint16_t(v); break;
+        case 4: *reinterpret_cast<volatile uint32_t*>(addr) = uint32_t(v); break;
+        default: *reinterpret_cast<volatile uint64_t*>(addr) = v; break;
+      }
+    });
+  } else {
+    uint64_t v = 0;
+    guarded(w, tag, [&] {
+      switch (st.width) {
+        case 1: v = *reinterpret_cast<volatile uint8_t*>(addr); break;
+        case 2: v = *reinterpret_cast<volatile uint16_t*>(addr); break;
+        case 4: v = *reinterpret_cast<volatile uint32_t*>(addr); break;
+        default: v = *reinterpret_cast<volatile uint64_t*>(addr); break;
+      }
+    });
+    int64_t sv = static_cast<int64_t>(v);
+    if (st.is_signed && st.width < 8) {
+      unsigned bits = st.width * 8u;
+      if (v >> (bits - 1)) sv = static_cast<int64_t>(v | (~uint64_t{0} << bits));
+    }
+    w.line(tag + "load = " + (st.is_signed ? std::to_string(sv) : std::to_string(v)));
+  }
+}
+
+void run_real_line(Worker& w, const std::string& text) {
+  shell::ParseResult pr = shell::parse_line(text);
+  if (pr.error) {
+    w.line("error: " + pr.error->message);
+    return;
+  }
+  const Stmt& st = *pr.stmt;
+  std::string tag = st.pid ? "[pid " + std::to_string(*st.pid) + "] " : "";
+  switch (st.kind) {
+    case Stmt::Kind::Empty:
+      return;
+    case Stmt::Kind::Comment:
+      w.line("# " + st.text);
+      return;
+    case Stmt::Kind::CallStmt:
+    case Stmt::Kind::Assign:
+      if (!st.call) {
+        Eval v = eval(*st.value, w.vars);
+        w.vars[st.target] = v.value;
+        w.line(st.target + " = " + hexs(v.value));
+        return;
+      }
+      if (st.call->name == "memset" || st.call->name == "memcpy" || st.call->name == "strcpy" ||
+          st.call->name == "touch" || st.call->name == "dump" || st.call->name == "pagemap") {
+        run_real_libc(w, st, tag);
+        if (!st.target.empty()) w.vars[st.target] = eval(st.call->args[0], w.vars).value;
+        return;
+      }
+      run_real_call(w, st, tag);
+      return;
+    case Stmt::Kind::Eval: {
+      Eval v = eval(*st.value, w.vars);
+      w.line("= " + hexs(v.value));
+      return;
+    }
+    case Stmt::Kind::Load:
+    case Stmt::Kind::Store:
+    case Stmt::Kind::Deref:
+      run_real_access(w, st, tag);
+      return;
+    case Stmt::Kind::Cat: {
+      std::string path = st.text;
+      if (path.rfind("/proc/self/", 0) == 0) path = "/proc/self/" + path.substr(11);
+      else path = w.path(path);
+      std::istringstream in(slurp(path.c_str()));
+      std::string l;
+      bool status = path == "/proc/self/status";
+      while (std::getline(in, l)) w.line((status ? "\x01status " : "") + l);
+      return;
+    }
+    default:
+      w.line("error: the runner does not run this kind of line: " + text);
+  }
+}
+
+[[noreturn]] void worker_loop(Worker& w) {
+  while (auto msg = recv_msg(w.cmd_fd)) {
+    w.out.clear();
+    // "NEXT_CHILD \t name=value ... \t line": variables are the session's, shared by
+    // every process as in vmplay, so each line brings them and sends changes back.
+    size_t t1 = msg->find('\t'), t2 = msg->find('\t', t1 + 1);
+    w.next_child = std::atoi(msg->substr(0, t1).c_str());
+    w.vars.clear();
+    std::istringstream vin(msg->substr(t1 + 1, t2 - t1 - 1));
+    std::string kv;
+    while (vin >> kv) {
+      size_t eq = kv.find('=');
+      w.vars[kv.substr(0, eq)] = std::strtoull(kv.c_str() + eq + 1, nullptr, 10);
+    }
+    auto before = w.vars;
+    run_real_line(w, msg->substr(t2 + 1));
+    for (const auto& [k, v] : w.vars)
+      if (!before.count(k) || before[k] != v) w.line("\x01var " + k + " " + std::to_string(v));
+    send_msg(w.res_fd, w.out);
+  }
+  _exit(0);
+}
+
+Run run_real(const std::vector<std::string>& script) {
+  Run run;
+  char tmpl[] = "/tmp/vmplay-kdiff-XXXXXX";
+  std::string scratch = mkdtemp(tmpl);
+  for (int i = 1; i <= kMaxWorkers; ++i) {
+    if (pipe(g_cmd[i]) || pipe(g_res[i])) {
+      std::perror("pipe");
+      std::exit(2);
+    }
+  }
+  pid_t first = fork();
+  if (first == 0) {
+    stack_t ss{};
+    ss.ss_sp = std::malloc(1 << 16);
+    ss.ss_size = 1 << 16;
+    sigaltstack(&ss, nullptr);
+    struct sigaction sa {};
+    sa.sa_sigaction = on_fault;
+    sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER;
+    sigaction(SIGSEGV, &sa, nullptr);
+    sigaction(SIGBUS, &sa, nullptr);
+    // The worker's own memory must not move while a case runs, or the status lines
+    // would count it: a heap that is never trimmed, touched in advance.
+    mallopt(M_TRIM_THRESHOLD, 256 << 20);
+    mallopt(M_MMAP_THRESHOLD, 256 << 20);
+    mallopt(M_TOP_PAD, 16 << 20);
+    void* warm = std::malloc(32 << 20);
+    std::memset(warm, 1, 32 << 20);
+    std::free(warm);
+    Worker w;
+    w.index = 1;
+    w.cmd_fd = g_cmd[1][0];
+    w.res_fd = g_res[1][1];
+    w.scratch = scratch;
+    w.out.reserve(1 << 20);
+    worker_loop(w);
+  }
+  std::map<int, bool> alive{{1, true}};
+  std::map<std::string, uint64_t> shared_vars;
+  int next_child = 2;
+  auto exec = [&](const std::string& line, int who) -> std::string {
+    if (!alive[who]) return "error: process " + std::to_string(who) + " is gone\n";
+    std::string vars;
+    for (const auto& [k, v] : shared_vars) vars += k + "=" + std::to_string(v) + " ";
+    send_msg(g_cmd[who][1], std::to_string(next_child) + "\t" + vars + "\t" + line);
+    auto r = recv_msg(g_res[who][0]);
+    if (!r) {
+      alive[who] = false;
+      return "error: worker " + std::to_string(who) + " died\n";
+    }
+    std::string out = *r;
+    // A worker that ended sends its last output, then a marker.
+    if (out.find("+++ exited with ") != std::string::npos || out.find("+++ killed by ") != std::string::npos) {
+      (void)recv_msg(g_res[who][0]);
+      alive[who] = false;
+    }
+    if (out.find("fork() = ") != std::string::npos) alive[next_child++] = true;
+    return out;
+  };
+  auto lines_of = [](const std::string& s) {
+    std::vector<std::string> v;
+    std::istringstream in(s);
+    std::string l;
+    while (std::getline(in, l)) v.push_back(l);
+    return v;
+  };
+  auto take = [&](const std::string& out, bool keep) {
+    for (auto& l : lines_of(out)) {
+      if (l.rfind("\x01var ", 0) == 0) {
+        char name[128];
+        uint64_t v = 0;
+        if (std::sscanf(l.c_str() + 5, "%127s %" SCNu64, name, &v) == 2) shared_vars[name] = v;
+      } else if (l.rfind("\x01range ", 0) == 0) {
+        uint64_t a = 0, b = 0;
+        std::sscanf(l.c_str() + 7, "%" SCNu64 " %" SCNu64, &a, &b);
+        run.ranges.push_back({a, b});
+      } else if (keep) {
+        run.lines.push_back(l);
+      }
+    }
+  };
+  // The prologue: the fence, the first break, pid 1's status.
+  take(exec(kdiff::kFence, 1), false);
+  take(exec(kdiff::kBrk0, 1), false);
+  // Warm-up: every kind of line once, so the runner's own code and data are resident
+  // before the baseline.
+  for (const char* l : {"cat /proc/self/maps", "cat /proc/self/smaps", "cat /proc/self/status",
+                        "pagemap(fence, 4096)", "warm = 1", "warm + 1",
+                        "getpid()", "touch(fence, 0, \"r\")", "dump(fence, 0)", "memset(fence, 0, 0)"})
+    take(exec(l, 1), false);
+  run.fence = shared_vars["fence"];
+  run.heap0 = shared_vars["heap0"];
+  run.ranges.clear();
+  for (auto& l : lines_of(exec("cat /proc/self/status", 1))) {
+    char key[64];
+    long long v = 0;
+    if (std::sscanf(l.c_str(), "\x01status %63[^:]: %lld", key, &v) == 2) run.status0[key] = v;
+  }
+  for (const auto& line : script) {
+    shell::ParseResult pr = shell::parse_line(line);
+    int who = pr.stmt && pr.stmt->pid ? *pr.stmt->pid : 1;
+    if (who < 1 || who > kMaxWorkers) who = 1;
+    if (!alive[who]) {
+      run.lines.push_back("error: process " + std::to_string(who) + " is gone");
+      break;
+    }
+    take(exec(line, who), true);
+  }
+  for (int i = 1; i <= kMaxWorkers; ++i) close(g_cmd[i][1]);
+  while (wait(nullptr) > 0) {
+  }
+  std::string rm = "rm -rf '" + scratch + "'";
+  if (std::system(rm.c_str()) != 0) std::fprintf(stderr, "kdiff: could not remove %s\n", scratch.c_str());
+  return run;
+}
+
+// ---- normalisation ----
+
+std::string rel(uint64_t v, const Run& run) {
+  char buf[48];
+  auto near = [](uint64_t a, uint64_t b, uint64_t d) { return a > b ? a - b < d : b - a < d; };
+  if (run.heap0 && near(v, run.heap0, uint64_t{1} << 30)) {
+    std::snprintf(buf, sizeof buf, v >= run.heap0 ? "H+0x%" PRIx64 : "H-0x%" PRIx64,
+                  v >= run.heap0 ? v - run.heap0 : run.heap0 - v);
+    return buf;
+  }
+  if (near(v, run.fence, uint64_t{1} << 32)) {
+    std::snprintf(buf, sizeof buf, v >= run.fence ? "B+0x%" PRIx64 : "B-0x%" PRIx64,
+                  v >= run.fence ? v - run.fence : run.fence - v);
+    return buf;
+  }
+  std::snprintf(buf, sizeof buf, "0x%" PRIx64, v);
+  return buf;
+}
+
+bool in_ranges(uint64_t s, uint64_t e, const Run& run) {
+  for (const auto& r : run.ranges)
+    if (s < r.end && r.start < e) return true;
+  return false;
+}
+
+std::string relativise_hex(const std::string& line, const Run& run) {
+  static const std::regex hexnum("0x([0-9a-f]+)");
+  std::string out;
+  auto begin = std::sregex_iterator(line.begin(), line.end(), hexnum);
+  size_t last = 0;
+  for (auto it = begin; it != std::sregex_iterator(); ++it) {
+    uint64_t v = std::strtoull(it->str(1).c_str(), nullptr, 16);
+    out += line.substr(last, static_cast<size_t>(it->position()) - last);
+    out += v >= 0x10000 ? rel(v, run) : it->str();
+    last = static_cast<size_t>(it->position() + it->length());
+  }
+  return out + line.substr(last);
+}
+
+std::vector<std::string> normalise(const Run& run, const std::string& scratch_hint) {
+  static const std::regex maps_line(R"(^([0-9a-f]+)-([0-9a-f]+) (\S{4}) ([0-9a-f]+) (\S+) (\d+)\s*(.*)$)");
+  static const std::regex call_line(R"(^(\[pid \d+\] )?([a-z_0-9]+)\((.*)\) = (.*)$)");
+  static const std::regex load_line(R"(^(\[pid \d+\] )?(?:load|.*\]|\*\(.*\)\S+) = (-?\d+)( '.*'| \(0x[0-9a-f]+\))?$)");
+  static const std::regex touch_line(R"(^(\[pid \d+\] )?touch(?:\(.*\))?: (.*)$)");
+  static const std::regex errno_text(R"(^(-1 E[A-Z0-9]+)( \(.*\))?$)");
+  static const std::regex eval_line(R"(^= (0x[0-9a-f]+|\d+)( \(\d+\))?$)");
+  static const std::regex dump_line(R"(^([0-9a-f]{12})(  .*)$)");
+  static const std::regex pfn(R"( pfn=0x[0-9a-f]+)");
+  static const std::regex status_line("^\x01status ([A-Za-z]+):\\s+(-?\\d+) kB$");
+  static const std::regex scratch_dir(R"(/tmp/vmplay-kdiff-[A-Za-z0-9]+)");
+  (void)scratch_hint;
+  std::vector<std::string> out;
+  bool keep_block = false;  // inside a kept smaps entry
+  for (std::string l : run.lines) {
+    std::smatch m;
+    l = std::regex_replace(l, scratch_dir, "/tmp");
+    if (l.rfind("# ", 0) == 0 || l.rfind("note: ", 0) == 0) continue;
+    if (std::regex_match(l, m, maps_line)) {
+      uint64_t s = std::strtoull(m.str(1).c_str(), nullptr, 16), e = std::strtoull(m.str(2).c_str(), nullptr, 16);
+      keep_block = in_ranges(s, e, run);
+      if (!keep_block) continue;
+      bool file = m.str(6) != "0";
+      out.push_back(rel(s, run) + "-" + rel(e, run) + " " + m.str(3) + " " + m.str(4) + " " +
+                    (file ? "DEV INO" : m.str(5) + " 0") + (m.str(7).empty() ? "" : " " + m.str(7)));
+      continue;
+    }
+    if (l.find(':') != std::string::npos && l.find("  ") != std::string::npos && !l.empty() &&
+        std::isupper(static_cast<unsigned char>(l[0])) && l.find(" kB") != std::string::npos) {
+      if (keep_block) out.push_back(l);  // an smaps field of a kept entry
+      continue;
+    }
+    if (l.rfind("VmFlags:", 0) == 0 || l.rfind("THPeligible:", 0) == 0 || l.rfind("ProtectionKey:", 0) == 0) {
+      if (keep_block) out.push_back(l);
+      continue;
+    }
+    keep_block = false;
+    if (l.rfind("\x01status ", 0) == 0) {
+      static const char* const kCompared[] = {"VmSize", "VmLck", "VmPin", "VmRSS", "RssAnon", "RssFile",
+                                              "RssShmem", "VmData", "VmStk", "VmExe", "VmLib", "VmSwap"};
+      if (std::regex_match(l, m, status_line)) {
+        for (const char* k : kCompared) {
+          if (m.str(1) != k) continue;
+          long long v = std::stoll(m.str(2));
+          auto it = run.status0.find(k);
+          long long d = v - (it == run.status0.end() ? 0 : it->second);
+          out.push_back(m.str(1) + ": " + (d >= 0 ? "+" : "") + std::to_string(d) + " kB");
+        }
+      }
+      continue;
+    }
+    if (std::regex_match(l, m, load_line)) {
+      out.push_back(m.str(1) + "load = " + m.str(2));
+      continue;
+    }
+    if (std::regex_match(l, m, touch_line)) {
+      out.push_back(m.str(1) + "touch: " + m.str(2));
+      continue;
+    }
+    if (std::regex_match(l, m, eval_line)) {
+      out.push_back(relativise_hex("= " + m.str(1), run));
+      continue;
+    }
+    if (std::regex_match(l, m, call_line)) {
+      std::string result = m.str(4), args = m.str(3), name = m.str(2);
+      std::smatch em;
+      if (std::regex_match(result, em, errno_text)) result = em.str(1);
+      std::string extra;
+      if (name == "mincore") {
+        size_t b = args.find('['), e = args.find(']');
+        if (b != std::string::npos && e != std::string::npos) extra = args.substr(b, e - b + 1);
+      }
+      if (name == "exit_group") name = "exit";
+      out.push_back(relativise_hex(m.str(1) + name + (extra.empty() ? "" : " " + extra) + " = " + result, run));
+      continue;
+    }
+    static const std::regex pagemap_entry(R"(^([0-9a-f]{12})  ([0-9a-f]{16})  (.*)$)");
+    if (std::regex_match(l, m, pagemap_entry)) {
+      // The flag bits are compared; the frame number (bits 0-54) is the machine's.
+      uint64_t e = std::strtoull(m.str(2).c_str(), nullptr, 16) & ~((uint64_t{1} << 55) - 1);
+      char flags[24];
+      std::snprintf(flags, sizeof flags, "%016" PRIx64, e);
+      out.push_back(rel(std::strtoull(m.str(1).c_str(), nullptr, 16), run) + "  " + flags + "  " +
+                    std::regex_replace(m.str(3), pfn, ""));
+      continue;
+    }
+    if (std::regex_match(l, m, dump_line)) {
+      std::string rest = m.str(2);
+      out.push_back(rel(std::strtoull(m.str(1).c_str(), nullptr, 16), run) + rest);
+      continue;
+    }
+    out.push_back(relativise_hex(l, run));
+  }
+  return out;
+}
+
+std::vector<std::string> read_case(const char* path) {
+  std::ifstream f(path);
+  std::vector<std::string> v;
+  std::string l;
+  while (std::getline(f, l)) v.push_back(l);
+  return v;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string mode = "diff";
+  int ai = 1;
+  if (argc > 2 && (std::string(argv[1]) == "--real" || std::string(argv[1]) == "--sim")) mode = argv[ai++] + 2;
+  if (ai >= argc) {
+    std::fprintf(stderr, "usage: kdiff [--real | --sim] CASE.vmsh\n");
+    return 2;
+  }
+#if !defined(__linux__) || !defined(__x86_64__)
+  std::printf("kdiff: skipped: the reference is Linux on x86-64, and this is not\n");
+  return 77;
+#endif
+  // ASLR off, as vmplay's default: re-exec with ADDR_NO_RANDOMIZE.
+  int pers = personality(0xffffffff);
+  if (pers != -1 && !(pers & ADDR_NO_RANDOMIZE)) {
+    if (personality(static_cast<unsigned long>(pers) | ADDR_NO_RANDOMIZE) != -1) execv("/proc/self/exe", argv);
+  }
+  std::vector<std::string> script = read_case(argv[ai]);
+  if (script.empty()) {
+    std::fprintf(stderr, "kdiff: %s: empty or unreadable\n", argv[ai]);
+    return 2;
+  }
+  std::vector<std::string> real, sim;
+  if (mode != "sim") real = normalise(run_real(script), "");
+  if (mode != "real") sim = normalise(kdiff::run_sim(script), "");
+  if (mode == "real" || mode == "sim") {
+    for (const auto& l : mode == "real" ? real : sim) std::printf("%s\n", l.c_str());
+    return 0;
+  }
+  for (size_t i = 0; i < std::max(real.size(), sim.size()); ++i) {
+    const std::string r = i < real.size() ? real[i] : "(end)";
+    const std::string s = i < sim.size() ? sim[i] : "(end)";
+    if (r != s) {
+      std::printf("%s: line %zu of the normalised transcript differs\n  kernel: %s\n  vmplay: %s\n", argv[ai], i + 1,
+                  r.c_str(), s.c_str());
+      return 1;
+    }
+  }
+  std::printf("%s: %zu lines, the same on the kernel and on vmplay\n", argv[ai], real.size());
+  return 0;
+}

@@ -1,0 +1,101 @@
+// tests/kernel: what the two sides of the kernel-differential runner share (kdiff.cpp
+// runs the real kernel and normalises; kdiff_sim.cpp runs vmplay). Kept apart because
+// the engine's headers and the system's <sys/mman.h> define the same names.
+#pragma once
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "shell/parser.h"
+
+namespace vmplay::kdiff {
+
+// From the shell library (declared here so kdiff.cpp need not see the engine's names).
+std::optional<uint64_t> constant_value(std::string_view name);
+std::string hex(uint64_t v);
+std::string pointer(uint64_t v);
+
+constexpr const char* kFence = "fence = mmap(NULL, 4096, PROT_NONE, MAP_SHARED|MAP_ANONYMOUS, -1, 0)";
+constexpr const char* kBrk0 = "heap0 = brk(NULL)";
+
+struct Range {
+  uint64_t start, end;
+};
+
+// What normalisation needs from one side's run.
+struct Run {
+  std::vector<std::string> lines;  // the transcript as printed
+  uint64_t fence = 0, heap0 = 0;
+  std::vector<Range> ranges;       // what the case mapped
+  std::map<std::string, int64_t> status0;  // pid 1's status values after the prologue
+};
+
+// ---- expressions, shared by both sides ----
+
+struct Eval {
+  uint64_t value = 0;
+  std::string error;
+};
+
+inline Eval eval(const shell::Expr& e, const std::map<std::string, uint64_t>& vars) {
+  switch (e.kind) {
+    case shell::Expr::Kind::Number:
+    case shell::Expr::Kind::Char:
+      return {e.number, {}};
+    case shell::Expr::Kind::Name: {
+      if (auto it = vars.find(e.name); it != vars.end()) return {it->second, {}};
+      if (auto c = constant_value(e.name)) return {*c, {}};
+      return {0, "unknown name " + e.name};
+    }
+    case shell::Expr::Kind::Neg: {
+      Eval v = eval(e.kids[0], vars);
+      v.value = 0 - v.value;
+      return v;
+    }
+    case shell::Expr::Kind::Not: {
+      Eval v = eval(e.kids[0], vars);
+      v.value = ~v.value;
+      return v;
+    }
+    case shell::Expr::Kind::Binary: {
+      Eval a = eval(e.kids[0], vars), b = eval(e.kids[1], vars);
+      if (!a.error.empty()) return a;
+      if (!b.error.empty()) return b;
+      uint64_t x = a.value, y = b.value;
+      switch (e.op) {
+        case '+': return {x + y, {}};
+        case '-': return {x - y, {}};
+        case '*': return {x * y, {}};
+        case '/': return y ? Eval{x / y, {}} : Eval{0, "division by zero"};
+        case '%': return y ? Eval{x % y, {}} : Eval{0, "division by zero"};
+        case '|': return {x | y, {}};
+        case '&': return {x & y, {}};
+        case '^': return {x ^ y, {}};
+        case 'L': return {y < 64 ? x << y : 0, {}};
+        case 'R': return {y < 64 ? x >> y : 0, {}};
+      }
+      return {0, "operator"};
+    }
+    default:
+      return {0, "not a number"};
+  }
+}
+
+inline uint64_t page_up(uint64_t n) { return (n + 4095) & ~uint64_t{4095}; }
+
+// The ranges a mapping call's result covers (mmap and mremap), from its arguments.
+inline std::optional<Range> mapped_range(const shell::Stmt& st, uint64_t result, const std::map<std::string, uint64_t>& vars) {
+  if (!st.call || result >= uint64_t(-4096)) return std::nullopt;
+  const auto& c = *st.call;
+  if (c.name == "mmap" && c.args.size() == 6) return Range{result, result + page_up(eval(c.args[1], vars).value)};
+  if (c.name == "mremap" && c.args.size() >= 3) return Range{result, result + page_up(eval(c.args[2], vars).value)};
+  return std::nullopt;
+}
+
+
+// vmplay's side: the case run by a shell Session after the same prologue.
+Run run_sim(const std::vector<std::string>& script);
+
+}  // namespace vmplay::kdiff
