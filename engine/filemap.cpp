@@ -44,11 +44,10 @@ uint64_t Kernel::create_file(const std::string& path, uint64_t ino, const std::v
   n.size = contents.size();
   for (uint64_t off = 0; off < contents.size(); off += kPageSize) {
     uint64_t len = std::min<uint64_t>(kPageSize, contents.size() - off);
-    std::vector<uint8_t> page(kPageSize, 0);
-    std::copy(contents.begin() + static_cast<std::ptrdiff_t>(off),
-              contents.begin() + static_cast<std::ptrdiff_t>(off + len), page.begin());
-    if (std::any_of(page.begin(), page.end(), [](uint8_t b) { return b != 0; }))
-      n.disk[off >> PAGE_SHIFT] = std::move(page);
+    auto first = contents.begin() + static_cast<std::ptrdiff_t>(off);
+    auto last = first + static_cast<std::ptrdiff_t>(len);
+    if (std::any_of(first, last, [](uint8_t b) { return b != 0; }))
+      std::copy(first, last, n.disk[off >> PAGE_SHIFT].mut());
   }
   inodes_[ino] = std::move(n);
   names_[path] = ino;
@@ -541,7 +540,7 @@ void Kernel::truncate_inode(Inode& ino, uint64_t new_size) {
     if (auto it = ino.cache.find(last); it != ino.cache.end())
       for (uint64_t o = new_size & ~PAGE_MASK; o < kPageSize; ++o) mem_.write_byte(it->second, o, 0);
     if (auto d = ino.disk.find(last); d != ino.disk.end())
-      std::fill(d->second.begin() + static_cast<std::ptrdiff_t>(new_size & ~PAGE_MASK), d->second.end(), 0);
+      std::fill(d->second.mut() + (new_size & ~PAGE_MASK), d->second.mut() + kPageSize, 0);
   }
   ino.size = new_size;
 }

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/physmem.h"
 #include "engine/types.h"
 
 namespace vmplay::engine {
@@ -40,7 +41,7 @@ struct Inode {
   // The page cache: page index -> frame. A page in it holds one reference.
   std::map<uint64_t, Pfn> cache;
   // What is "on disk" (regular files) per page; a page absent from both is zeros.
-  std::map<uint64_t, std::vector<uint8_t>> disk;
+  std::map<uint64_t, PageData> disk;  // shared with the page cache's frames
   // What the maps/smaps line shows as the name.
   std::string display_name() const { return unlinked ? path + " (deleted)" : path; }
   uint64_t pages() const { return (size + kPageSize - 1) >> PAGE_SHIFT; }

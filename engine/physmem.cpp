@@ -5,6 +5,16 @@
 
 namespace vmplay::engine {
 
+uint8_t* PageData::mut() {
+  if (!bytes_) {
+    bytes_ = std::make_shared<std::array<uint8_t, kPageSize>>();
+    bytes_->fill(0);
+  } else if (bytes_.use_count() > 1) {
+    bytes_ = std::make_shared<std::array<uint8_t, kPageSize>>(*bytes_);
+  }
+  return bytes_->data();
+}
+
 PhysMem::PhysMem(PhysConfig cfg) {
   uint64_t n = cfg.frames ? cfg.frames : kDefaultFrames;
   n = std::clamp(n, kMinFrames, kMaxFrames);
@@ -28,9 +38,8 @@ PhysMem::PhysMem(PhysConfig cfg) {
   if (n >= 8 + kVdsoFrames) {
     // The vDSO image starts with an ELF header.
     Frame& text = frames_[static_cast<size_t>(n - 2)];
-    text.data.assign(kPageSize, 0);
     const uint8_t magic[] = {0x7f, 'E', 'L', 'F', 2, 1, 1, 0};
-    std::copy(std::begin(magic), std::end(magic), text.data.begin());
+    std::copy(std::begin(magic), std::end(magic), text.data.mut());
   }
   for (uint64_t i = 2; i < n - kVdsoFrames; ++i) free_.insert(i);
 }
@@ -72,11 +81,8 @@ uint8_t PhysMem::read_byte(Pfn pfn, uint64_t offset) const {
 
 void PhysMem::write_byte(Pfn pfn, uint64_t offset, uint8_t v) {
   Frame& f = frame(pfn);
-  if (f.data.empty()) {
-    if (v == 0) return;  // still all zeros: keep it unallocated
-    f.data.assign(kPageSize, 0);
-  }
-  f.data[offset & (kPageSize - 1)] = v;
+  if (f.data.empty() && v == 0) return;  // still all zeros: keep it unallocated
+  f.data.mut()[offset & (kPageSize - 1)] = v;
 }
 
 uint64_t PhysMem::read_u64(Pfn pfn, uint64_t index) const {
@@ -89,11 +95,8 @@ uint64_t PhysMem::read_u64(Pfn pfn, uint64_t index) const {
 
 void PhysMem::write_u64(Pfn pfn, uint64_t index, uint64_t v) {
   Frame& f = frame(pfn);
-  if (f.data.empty()) {
-    if (v == 0) return;
-    f.data.assign(kPageSize, 0);
-  }
-  std::memcpy(f.data.data() + (index % 512) * 8, &v, 8);
+  if (f.data.empty() && v == 0) return;
+  std::memcpy(f.data.mut() + (index % 512) * 8, &v, 8);
 }
 
 void PhysMem::copy_frame(Pfn dst, Pfn src) {

@@ -1,7 +1,9 @@
 // engine/: the simulated kernel. No UI, no text parsing, no I/O.
 // Physical memory: a frame table with per-frame metadata modelled on struct page.
 #pragma once
+#include <array>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <set>
 #include <vector>
@@ -40,6 +42,25 @@ enum class FrameOwner : uint8_t {
   Vdso,       // the kernel's vvar/vdso pages (at the top of RAM), page `index`
 };
 
+// The 4 KiB contents of a frame (or of a page on disk), shared copy-on-write: copying
+// the machine (an undo snapshot) copies a pointer per page, and the first write after
+// it copies the page. Empty means all zeros.
+class PageData {
+ public:
+  bool empty() const { return !bytes_; }
+  size_t size() const { return bytes_ ? bytes_->size() : 0; }
+  uint8_t operator[](size_t i) const { return (*bytes_)[i]; }
+  const uint8_t* data() const { return bytes_->data(); }
+  void clear() { bytes_.reset(); }
+  // The bytes, for writing: zeros when empty, a private copy when shared.
+  uint8_t* mut();
+  // Only for tests: whether another copy of the machine shares these bytes.
+  bool shared() const { return bytes_ && bytes_.use_count() > 1; }
+
+ private:
+  std::shared_ptr<std::array<uint8_t, kPageSize>> bytes_;
+};
+
 struct Frame {
   uint32_t refcount = 0;  // page_ref_count
   uint32_t mapcount = 0;  // page_mapcount: PTEs mapping this frame
@@ -48,7 +69,7 @@ struct Frame {
   uint64_t owner_id = 0;  // anon identity, inode or pid, by `owner`
   uint64_t index = 0;     // page index within the owner (for anon: vaddr >> 12)
   // Contents, allocated when the frame is first written. Empty means all zeros.
-  std::vector<uint8_t> data;
+  PageData data;
 };
 
 struct PhysConfig {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <string>
 
 namespace vmplay::shell {
 
@@ -79,11 +80,19 @@ class Parser {
     return tok_.kind == Token::Kind::End || is_punct('#');
   }
   Span here() const { return Span{static_cast<uint32_t>(pos_), static_cast<uint32_t>(pos_)}; }
+  // One more level of the expression tree (a parenthesis, a sign or an operator).
+  bool nest() {
+    if (++nest_ <= kMaxNesting) return true;
+    return fail("expression nested too deeply: more than " + std::to_string(kMaxNesting) +
+                    " levels of parentheses, signs or operators",
+                tok_.span);
+  }
 
   std::string_view s_;
   size_t pos_ = 0;
   Token tok_;
   std::optional<ParseError> err_;
+  int nest_ = 0;  // levels of the expression tree above the term being parsed
 };
 
 void Parser::advance() {
@@ -654,9 +663,12 @@ bool Parser::parse_expr(Expr& e) { return parse_binary(e, 0); }
 bool Parser::parse_binary(Expr& e, size_t level) {
   if (level == kLevels.size()) return parse_term(e);
   if (!parse_binary(e, level + 1)) return false;
+  const int nest_before = nest_;
   while (tok_.kind == Token::Kind::Punct) {
     const auto& ops = kLevels[level];
     if (std::find(ops.begin(), ops.end(), tok_.text) == ops.end()) break;
+    // a + b + c is ((a + b) + c): each operator of a chain is one level deeper.
+    if (!nest()) return false;
     std::string op = tok_.text;
     advance();
     Expr rhs;
@@ -669,6 +681,7 @@ bool Parser::parse_binary(Expr& e, size_t level) {
     bin.kids.push_back(std::move(rhs));
     e = std::move(bin);
   }
+  nest_ = nest_before;
   return true;
 }
 
@@ -725,18 +738,22 @@ bool Parser::parse_term(Expr& e) {
         return true;
       }
       if (is_punct('~')) {
+        if (!nest()) return false;
         advance();
         Expr k;
         if (!parse_term(k)) return false;
+        --nest_;
         e.kind = Expr::Kind::Not;
         e.span.end = k.span.end;
         e.kids.push_back(std::move(k));
         return true;
       }
       if (is_punct('-')) {
+        if (!nest()) return false;
         advance();
         Expr k;
         if (!parse_term(k)) return false;
+        --nest_;
         e.kind = Expr::Kind::Neg;
         e.span.end = k.span.end;
         e.kids.push_back(std::move(k));
@@ -744,8 +761,10 @@ bool Parser::parse_term(Expr& e) {
       }
       if (is_punct('(')) {
         uint32_t b = tok_.span.begin;
+        if (!nest()) return false;
         advance();
         if (!parse_expr(e)) return false;
+        --nest_;
         if (!is_punct(')')) return fail_here("')'");
         e.span = Span{b, tok_.span.end};
         advance();

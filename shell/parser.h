@@ -94,8 +94,12 @@ struct ParseError {
   Span span;
 };
 
-// Parses one line. Lines longer than kMaxLineLength are refused.
+// Parses one line. Lines longer than kMaxLineLength are refused, and so are
+// expressions nested deeper than kMaxNesting (parentheses, signs and operators on one
+// path of the tree), which keeps the recursive parser, eval and Expr's destructor off
+// the end of the stack.
 constexpr size_t kMaxLineLength = 4096;
+constexpr int kMaxNesting = 256;
 struct ParseResult {
   std::optional<Stmt> stmt;
   std::optional<ParseError> error;

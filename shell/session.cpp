@@ -159,10 +159,13 @@ void Session::reset() {
       vars_["ld"] = p->mm.interp_base;
       vars_["stk"] = p->mm.start_stack & PAGE_MASK;
     }
+    // The start-up lines leave no undo snapshots (each would copy the whole machine).
+    starting_ = true;
     for (size_t i = 0; i < kLoaderStartupLines; ++i) {
       Output o = exec(kLoaderStartup[i]);
       if (!o.ok) break;  // only with too little RAM; the process shows what happened
     }
+    starting_ = false;
   }
   kernel_.drain_events();
   vars_.clear();
@@ -320,10 +323,15 @@ std::optional<Pid> Session::typed_pid(const std::string& word) const {
 }
 
 Output Session::exec(std::string_view line) {
-  // A refused line changes nothing, including which log pids map to which process.
+  // A refused line changes nothing, including which log pids map to which process
+  // and the unfinished call a resumed line would have completed.
   auto pid_map_before = pid_map_;
+  auto unfinished_before = unfinished_;
   Output out = exec_line(line);
-  if (!out.ok) pid_map_ = std::move(pid_map_before);
+  if (!out.ok) {
+    pid_map_ = std::move(pid_map_before);
+    unfinished_ = std::move(unfinished_before);
+  }
   return out;
 }
 
@@ -331,7 +339,24 @@ Output Session::exec_line(std::string_view line) {
   Output out;
   std::string joined;
   if (replay_prefilter(line, out, joined)) return out;
-  if (!joined.empty()) line = joined;
+  if (!joined.empty()) {
+    // The two halves joined run as one line; an error's columns are mapped back to the
+    // line as typed (a column in the unfinished half points at the resumed marker).
+    const size_t marker = line.find("<... ");
+    const size_t tail_at = line.find('>', marker) + 1;
+    const size_t head = joined.size() - (line.size() - tail_at);
+    Output o = exec_line(joined);
+    if (!o.ok && o.error_span) {
+      Span& sp = *o.error_span;
+      auto map = [&](uint32_t c) { return static_cast<uint32_t>(c - head + tail_at); };
+      sp = sp.begin >= head ? Span{map(sp.begin), map(sp.end)}
+                            : Span{static_cast<uint32_t>(marker), static_cast<uint32_t>(tail_at)};
+      for (auto& l : o.lines)
+        if (l.kind == LineKind::Error)
+          l.text = "error: column " + std::to_string(sp.begin + 1) + ": " + o.error_message;
+    }
+    return o;
+  }
   ParseResult pr = parse_line(line);
   if (pr.error) {
     refuse(out, pr.error->message, pr.error->span);
@@ -374,7 +399,7 @@ Output Session::exec_line(std::string_view line) {
 
   // Lines that may change the machine leave a snapshot behind for undo; a refused line
   // changed nothing, so its snapshot is dropped again.
-  bool read_only = st.kind == Stmt::Kind::Empty || st.kind == Stmt::Kind::Comment || st.kind == Stmt::Kind::Help ||
+  bool read_only = starting_ || st.kind == Stmt::Kind::Empty || st.kind == Stmt::Kind::Comment || st.kind == Stmt::Kind::Help ||
                    st.kind == Stmt::Kind::Walk || st.kind == Stmt::Kind::Eval ||
                    (st.kind == Stmt::Kind::Command && st.target != "use") ||
                    (st.kind == Stmt::Kind::CallStmt && st.call->name == "reset");

@@ -123,6 +123,7 @@ class Session {
   std::map<int32_t, engine::Pid> pid_map_;         // pids in a replayed log -> simulated pids
   std::vector<engine::Event> last_events_;
   uint64_t lines_run_ = 0;
+  bool starting_ = false;  // reset() is running the loader's start-up lines
 };
 
 }  // namespace vmplay::shell

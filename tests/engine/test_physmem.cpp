@@ -63,3 +63,18 @@ TEST_CASE("physmem: RAM size is clamped to the supported range") {
   CHECK(PhysMem(PhysConfig{1}).total() == PhysMem::kMinFrames);
   CHECK(PhysMem(PhysConfig{PhysMem::kMaxFrames * 2}).total() == PhysMem::kMaxFrames);
 }
+
+TEST_CASE("physmem: a copy shares contents until one side writes (undo snapshots stay small)") {
+  PhysMem m(PhysConfig{32});
+  Pfn p = *m.alloc(FrameOwner::Anon, 1, 0, PG_anon);
+  m.write_byte(p, 5, 0x41);
+  PhysMem copy = m;
+  CHECK(m.frame(p).data.shared());
+  CHECK(copy.frame(p).data.data() == m.frame(p).data.data());
+  m.write_byte(p, 5, 0x42);
+  CHECK_FALSE(m.frame(p).data.shared());
+  CHECK(m.read_byte(p, 5) == 0x42);
+  CHECK(copy.read_byte(p, 5) == 0x41);
+  m.copy_frame(*m.alloc(FrameOwner::Anon, 1, 1, PG_anon), p);
+  CHECK(m.frame(p).data.shared());
+}

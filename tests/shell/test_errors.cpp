@@ -273,6 +273,10 @@ TEST_CASE("errors: limits on line length and on output") {
        "memset copies at most 1 MiB per line (each byte goes through the MMU); asked for 1048577", 0},
       {{}, "touch(0, 1G, \"r\")", "touch covers at most 65536 pages (256 MiB) per line", 0},
       {{}, "pagemap(0, 4M)", "pagemap shows at most 512 pages (2 MiB) at a time; asked for 1024", 0},
+      {{}, std::string(300, '(') + "1" + std::string(300, ')'),
+       "expression nested too deeply: more than 256 levels of parentheses, signs or operators", 256},
+      {{}, "x = " + std::string(300, '~') + "1",
+       "expression nested too deeply: more than 256 levels of parentheses, signs or operators", 260},
   });
   // The limit itself is allowed.
   Session s(kEmpty);
