@@ -170,11 +170,14 @@ SysResult Kernel::sys_mincore(Pid pid, uint64_t start, uint64_t len, uint64_t ve
   Mm& mm = p->mm;
   uint64_t out = 0;
   while (pages) {
-    // do_mincore: one VMA at a time; its bytes reach the user before the next.
+    // do_mincore: one VMA at a time, at most a page of vector; its bytes reach the
+    // user before the next. They are all gathered first, as Linux does: storing them
+    // may fault, and the fault may change this VMA (grow a stack into it, ...).
     const Vma* v = mm.vma_at(start);
     if (!v) return finish(Errno::NoMem);
-    uint64_t end = std::min(v->end, start + pages * kPageSize);
+    uint64_t end = std::min(v->end, start + std::min(pages, kPageSize) * kPageSize);
     PageTables pt = tables(*p);
+    std::vector<uint8_t> chunk;
     for (uint64_t a = start; a < end; a += kPageSize) {
       uint8_t present = 0;
       auto slot = pt.find_pte(a);
@@ -186,6 +189,9 @@ SysResult Kernel::sys_mincore(Pid pid, uint64_t start, uint64_t len, uint64_t ve
         const Inode& ino = inodes_.at(v->inode);
         present = ino.cache.count(v->pgoff + ((a - v->start) >> PAGE_SHIFT)) ? 1 : 0;
       }
+      chunk.push_back(present);
+    }
+    for (uint8_t present : chunk) {
       if (!uaccess(*p, vec + out, Access::Write, present)) return finish(Errno::Fault);
       if (shown) shown->push_back(present);
       ++out;

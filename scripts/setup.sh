@@ -3,7 +3,8 @@
 # npm registry only. Idempotent: when everything is present it checks and exits in
 # well under 5 seconds.
 #
-#   - Debian packages (emscripten, SDL2, doctest, cmake, ninja, chromium, ...)
+#   - Debian packages (emscripten, SDL2, doctest, cmake, ninja, chromium, clang with
+#     libclang-rt-14-dev for libFuzzer, ...)
 #   - a deb-src entry derived from the machine's own Debian entry
 #   - Dear ImGui 1.90.1 (trixie) and SDL2 2.26.5 (bookworm) sources via `apt-get source`
 #   - SDL2 built for wasm with emcmake, cached outside the build tree
@@ -24,6 +25,7 @@ SDL2_WASM="$CACHE/sdl2-wasm-$SDL2_VERSION"
 PACKAGES=(
   build-essential cmake ninja-build ccache pkg-config dpkg-dev
   emscripten
+  clang libclang-rt-14-dev
   libsdl2-dev libgl-dev doctest-dev libedit-dev
   chromium xvfb xauth
   fonts-jetbrains-mono

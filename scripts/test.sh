@@ -4,6 +4,8 @@
 #   asan (ASan + UBSan):     the same suites
 #   wasm:                    engine + shell suites under Node, the web page
 #   browser:                 Playwright driving Debian's Chromium against build/wasm/dist
+#   fuzz:                    the libFuzzer harnesses' regression inputs, and a few
+#                            seconds of fuzzing each (scripts/fuzz.sh)
 # Ends with one line "N passed, N failed" and exits non-zero on any failure.
 set -uo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -73,6 +75,19 @@ if [ -f build/wasm/dist/index.html ] && [ -f build/wasm/dist/vmplay.wasm ]; then
 else
   echo "no web build to test"
   FAILED=$((FAILED + 1))
+fi
+
+stage "fuzz (short runs)"
+# scripts/fuzz.sh ends with its own "N passed, N failed" (replays and runs): added in.
+log="$LOG_DIR/fuzz.log"
+VMPLAY_SETUP_DONE=1 ./scripts/fuzz.sh "${VMPLAY_FUZZ_SECONDS:-5}" 2>&1 | tee "$log"
+line="$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$log" | tail -n1)"
+if [ -z "$line" ]; then
+  echo "fuzz.sh printed no summary"
+  FAILED=$((FAILED + 1))
+else
+  PASSED=$((PASSED + $(awk '{print $1}' <<<"$line")))
+  FAILED=$((FAILED + $(awk '{print $3}' <<<"$line")))
 fi
 
 echo

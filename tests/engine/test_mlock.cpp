@@ -120,6 +120,19 @@ TEST_CASE("mincore: residency per page, the zero page and page-cache pages inclu
   require_coherent(w.k);
 }
 
+TEST_CASE("mincore: a vector below a stack VMA grows it while the VMA is being read") {
+  // Found by tests/fuzz/fuzz_engine (regressions/engine/mincore-grows-the-stack):
+  // storing the first byte expanded the very VMA mincore was reading (use after free).
+  World w;
+  uint64_t s = w.anon(3 * P, RW, 0xb00000000, MAP_FIXED_NOREPLACE | MAP_GROWSDOWN);
+  CHECK(w.write(s + 2 * P, 1).ok);
+  std::vector<uint8_t> vec;
+  CHECK(w.checked(w.k.sys_mincore(w.pid, s, 3 * P, s - 1, &vec)).is_ok());
+  CHECK(vec == std::vector<uint8_t>{0, 0, 1});  // as before the vector was stored
+  CHECK(w.mm().vma_at(s - P)->start == s - P);
+  CHECK(w.read(s + 1).value == 1);
+}
+
 TEST_CASE("mincore: file pages count when they are in the page cache") {
   World w;
   int64_t fd = static_cast<int64_t>(w.k.sys_openat(w.pid, AT_FDCWD_, "/etc/hosts", O_RDONLY_, 0).value);
