@@ -203,14 +203,13 @@ void run_real_call(Worker& w, const Stmt& st, const std::string& tag) {
     r = syscall(SYS_mremap, ptr(0), arg(1), arg(2), arg(3), ptr(4));
     pointer = true;
   } else if (n == "mincore") {
+    // The kernel writes the vector itself (EFAULT when it cannot); it is read back.
     size_t pages = (arg(1) + 4095) / 4096;
-    std::vector<unsigned char> v(pages);
-    r = mincore(ptr(0), arg(1), v.data());
+    r = mincore(ptr(0), arg(1), static_cast<unsigned char*>(ptr(2)));
     if (r == 0) {
       extra = "[";
-      for (size_t i = 0; i < pages; ++i) extra += (i ? ", " : "") + std::to_string(v[i] & 1);
+      for (size_t i = 0; i < pages; ++i) extra += (i ? ", " : "") + std::to_string(static_cast<unsigned char*>(ptr(2))[i] & 1);
       extra += "]";
-      guarded(w, tag, [&] { std::memcpy(ptr(2), v.data(), pages); });
     }
   } else if (n == "brk") {
     r = syscall(SYS_brk, arg(0));
@@ -228,6 +227,8 @@ void run_real_call(Worker& w, const Stmt& st, const std::string& tag) {
     r = n == "read" ? read(int(arg(0)), ptr(1), arg(2)) : pread(int(arg(0)), ptr(1), arg(2), off_t(arg(3)));
   } else if (n == "ftruncate") {
     r = ftruncate(int(arg(0)), off_t(arg(1)));
+  } else if (n == "memfd_create") {
+    r = memfd_create(s[0].c_str(), unsigned(arg(1)));
   } else if (n == "unlink") {
     r = unlink(w.path(s[0]).c_str());
   } else if (n == "getpid") {
@@ -498,9 +499,23 @@ Run run_real(const std::vector<std::string>& script) {
       std::perror("pipe");
       std::exit(2);
     }
+    // Out of the way: the case's first open() must get fd 3, as in vmplay.
+    for (int* fd : {&g_cmd[i][0], &g_cmd[i][1], &g_res[i][0], &g_res[i][1]}) {
+      int high = fcntl(*fd, F_DUPFD_CLOEXEC, 200);
+      close(*fd);
+      *fd = high;
+    }
   }
   pid_t first = fork();
   if (first == 0) {
+    // Descriptors inherited from whoever started us (ctest keeps some open) would shift
+    // the case's fd numbers: only 0-2 and the pipes (200 and up) stay.
+    for (int fd = 3; fd < 200; ++fd) close(fd);
+    // Workers keep only their own ends, so each side sees the other go (EOF).
+    for (int i = 1; i <= kMaxWorkers; ++i) {
+      close(g_cmd[i][1]);
+      close(g_res[i][0]);
+    }
     stack_t ss{};
     ss.ss_sp = std::malloc(1 << 16);
     ss.ss_size = 1 << 16;
@@ -525,6 +540,10 @@ Run run_real(const std::vector<std::string>& script) {
     w.scratch = scratch;
     w.out.reserve(1 << 20);
     worker_loop(w);
+  }
+  for (int i = 1; i <= kMaxWorkers; ++i) {
+    close(g_cmd[i][0]);
+    close(g_res[i][1]);
   }
   std::map<int, bool> alive{{1, true}};
   std::map<std::string, uint64_t> shared_vars;
@@ -571,8 +590,13 @@ Run run_real(const std::vector<std::string>& script) {
     }
   };
   // The prologue: the fence, the first break, pid 1's status.
-  take(exec(kdiff::kFence, 1), false);
-  take(exec(kdiff::kBrk0, 1), false);
+  kdiff::prologue(
+      [&](const std::string& line) {
+        std::string out = exec(line, 1);
+        take(out, false);
+        return lines_of(out);
+      },
+      [&](const std::string& name) { return shared_vars[name]; });
   // Warm-up: every kind of line once, so the runner's own code and data are resident
   // before the baseline.
   for (const char* l : {"cat /proc/self/maps", "cat /proc/self/smaps", "cat /proc/self/status",
@@ -662,6 +686,12 @@ std::vector<std::string> normalise(const Run& run, const std::string& scratch_hi
     std::smatch m;
     l = std::regex_replace(l, scratch_dir, "/tmp");
     if (l.rfind("# ", 0) == 0 || l.rfind("note: ", 0) == 0) continue;
+    // A refused line (vmplay) or a line for a process that is gone (the runner): the
+    // wording is each side's own.
+    if (l.rfind("error: ", 0) == 0) {
+      out.push_back("error");
+      continue;
+    }
     if (std::regex_match(l, m, maps_line)) {
       uint64_t s = std::strtoull(m.str(1).c_str(), nullptr, 16), e = std::strtoull(m.str(2).c_str(), nullptr, 16);
       keep_block = in_ranges(s, e, run);
@@ -773,8 +803,16 @@ int main(int argc, char** argv) {
     return 2;
   }
   std::vector<std::string> real, sim;
-  if (mode != "sim") real = normalise(run_real(script), "");
-  if (mode != "real") sim = normalise(kdiff::run_sim(script), "");
+  // KDIFF_RAW=1 prints the transcripts before normalisation, with the bases.
+  bool raw = std::getenv("KDIFF_RAW") != nullptr;
+  auto show = [&](const Run& r) {
+    if (!raw) return normalise(r, "");
+    std::vector<std::string> v{"fence " + kdiff::hex(r.fence) + " heap0 " + kdiff::hex(r.heap0)};
+    v.insert(v.end(), r.lines.begin(), r.lines.end());
+    return v;
+  };
+  if (mode != "sim") real = show(run_real(script));
+  if (mode != "real") sim = show(kdiff::run_sim(script));
   if (mode == "real" || mode == "sim") {
     for (const auto& l : mode == "real" ? real : sim) std::printf("%s\n", l.c_str());
     return 0;

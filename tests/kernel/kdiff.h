@@ -3,6 +3,7 @@
 // the engine's headers and the system's <sys/mman.h> define the same names.
 #pragma once
 #include <cstdint>
+#include <cstdio>
 #include <map>
 #include <optional>
 #include <string>
@@ -17,8 +18,6 @@ std::optional<uint64_t> constant_value(std::string_view name);
 std::string hex(uint64_t v);
 std::string pointer(uint64_t v);
 
-constexpr const char* kFence = "fence = mmap(NULL, 4096, PROT_NONE, MAP_SHARED|MAP_ANONYMOUS, -1, 0)";
-constexpr const char* kBrk0 = "heap0 = brk(NULL)";
 
 struct Range {
   uint64_t start, end;
@@ -94,6 +93,33 @@ inline std::optional<Range> mapped_range(const shell::Stmt& st, uint64_t result,
   return std::nullopt;
 }
 
+
+// The prologue both sides run before a case, so that their address spaces look alike
+// from the case's point of view. The holes among the mappings below mmap_base (the
+// runner's libraries are not a.out's) are filled with PROT_NONE shared mappings; then a
+// fence is placed below everything, at a 2 MiB boundary (so 2 MiB alignment lands alike),
+// and everything below the fence is free on both sides. Shared mappings never merge with
+// the case's private ones. `exec` runs a line and returns what it printed; `var` reads a
+// variable.
+template <typename Exec, typename Var>
+void prologue(Exec&& exec, Var&& var) {
+  constexpr uint64_t kMmapBase = 0x7ffff7fff000, kLow = 0x7f0000000000, k2M = uint64_t{2} << 20;
+  std::vector<Range> maps;
+  for (const std::string& l : exec("cat /proc/self/maps")) {
+    unsigned long long a = 0, b = 0;
+    if (std::sscanf(l.c_str(), "%llx-%llx", &a, &b) == 2 && a >= kLow && b <= kMmapBase) maps.push_back({a, b});
+  }
+  for (size_t i = 1; i < maps.size(); ++i) {
+    if (maps[i].start > maps[i - 1].end)
+      exec("mmap(" + hex(maps[i - 1].end) + ", " + hex(maps[i].start - maps[i - 1].end) +
+           ", PROT_NONE, MAP_SHARED|MAP_ANONYMOUS|MAP_FIXED_NOREPLACE, -1, 0)");
+  }
+  exec("fence0 = mmap(NULL, 4M, PROT_NONE, MAP_SHARED|MAP_ANONYMOUS, -1, 0)");
+  uint64_t f0 = var("fence0"), f = (f0 + k2M - 1) & ~(k2M - 1);
+  if (f > f0) exec("munmap(" + hex(f0) + ", " + hex(f - f0) + ")");
+  exec("fence = " + hex(f));
+  exec("heap0 = brk(NULL)");
+}
 
 // vmplay's side: the case run by a shell Session after the same prologue.
 Run run_sim(const std::vector<std::string>& script);

@@ -19,8 +19,13 @@ Run run_sim(const std::vector<std::string>& script) {
   shell::SessionConfig cfg;
   cfg.verbosity = shell::Verbosity::Quiet;
   shell::Session s(cfg);
-  s.exec(kFence);
-  s.exec(kBrk0);
+  prologue(
+      [&](const std::string& line) {
+        std::vector<std::string> v;
+        for (const auto& l : s.exec(line).lines) v.push_back(l.text);
+        return v;
+      },
+      [&](const std::string& name) { return s.variables().at(name); });
   run.fence = s.variables().at("fence");
   run.heap0 = s.variables().at("heap0");
   for (const auto& l : s.exec("cat /proc/self/status").lines) {
