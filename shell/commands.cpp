@@ -305,6 +305,10 @@ void Session::run_command(const Stmt& st, Pid pid, Output& out) {
     }
     return refuse(out, "unknown setting '" + w[0] + "' (ram, aslr, verbosity)", word_span(st, 0));
   } else if (cmd == "undo") {
+    if (undo_.empty() && undo_dropped_)
+      return refuse(out, "nothing to undo: lines leave no snapshot while the machine has more than " +
+                             std::to_string(cfg_.undo_vma_limit) + " VMAs (each would copy them all)",
+                    st.target_span);
     if (undo_.empty()) return refuse(out, "nothing to undo", st.target_span);
     Snapshot s = std::move(undo_.back());
     undo_.pop_back();

@@ -173,6 +173,7 @@ void Session::reset() {
   unfinished_.clear();
   pid_map_.clear();
   undo_.clear();
+  undo_dropped_ = false;
   last_events_.clear();
   lines_run_ = 0;
 }
@@ -403,9 +404,20 @@ Output Session::exec_line(std::string_view line) {
                    st.kind == Stmt::Kind::Walk || st.kind == Stmt::Kind::Eval ||
                    (st.kind == Stmt::Kind::Command && st.target != "use") ||
                    (st.kind == Stmt::Kind::CallStmt && st.call->name == "reset");
+  bool snapshot = false;
   if (!read_only) {
-    if (undo_.size() == kUndoDepth) undo_.erase(undo_.begin());
-    undo_.push_back({kernel_, current_, vars_, last_, unfinished_, pid_map_, lines_run_, std::string(line)});
+    size_t vmas = 0;
+    for (Pid id : kernel_.pids())
+      if (const Process* p = kernel_.process(id)) vmas += p->mm.vmas.size();
+    if (vmas > cfg_.undo_vma_limit) {
+      undo_.clear();
+      undo_dropped_ = true;
+    } else {
+      if (undo_.size() == kUndoDepth) undo_.erase(undo_.begin());
+      undo_.push_back({kernel_, current_, vars_, last_, unfinished_, pid_map_, lines_run_, std::string(line)});
+      undo_dropped_ = false;
+      snapshot = true;
+    }
   }
   switch (st.kind) {
     case Stmt::Kind::Empty:
@@ -468,7 +480,7 @@ Output Session::exec_line(std::string_view line) {
       run_deref(st, pid, out);
       break;
   }
-  if (!read_only && !out.ok && !undo_.empty()) undo_.pop_back();
+  if (snapshot && !out.ok && !undo_.empty()) undo_.pop_back();
   if (out.ok) ++lines_run_;
   if (out.lines.size() > kMaxOutputLines) {
     size_t cut = out.lines.size() - kMaxOutputLines;

@@ -53,6 +53,9 @@ struct SessionConfig {
   // Replaying a log: put mappings where the log says they were (mmap at the recorded
   // address with MAP_FIXED), so later lines that name those addresses line up.
   bool follow_recorded = false;
+  // Undo snapshots copy the machine; above this many VMAs (all processes together) lines
+  // leave none, so that a loop of thousands of mmaps stays linear. undo says why.
+  size_t undo_vma_limit = 4096;
 };
 
 class Session {
@@ -109,6 +112,7 @@ class Session {
     std::string line;
   };
   std::vector<Snapshot> undo_;
+  bool undo_dropped_ = false;  // snapshots stopped at undo_vma_limit
   static constexpr size_t kUndoDepth = 32;
   std::optional<engine::Pid> resolve_pid(int32_t pid);
   std::optional<engine::Pid> typed_pid(const std::string& word) const;

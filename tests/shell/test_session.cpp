@@ -400,3 +400,21 @@ TEST_CASE("session: memset, memcpy and strcpy return dst; *(p + 8) is an address
   CHECK(s.exec("z = dump(p, 4)").error_message == "'dump' gives no value to assign");
   CHECK(s.exec("MAP_SHARED = memset(p, 0, 1)").error_message == "'MAP_SHARED' is a constant and cannot be assigned");
 }
+
+TEST_CASE("session: above the VMA limit lines leave no undo snapshot, and undo says why") {
+  SessionConfig cfg = kEmpty;
+  cfg.undo_vma_limit = 4;
+  Session s(cfg);
+  for (int i = 0; i < 4; ++i)
+    run(s, "mmap(" + std::to_string(0x600000000 + i * 0x2000) + ", 4096, PROT_READ, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0)");
+  CHECK(run(s, "undo").lines[0].text.rfind("undone: mmap(", 0) == 0);  // 3 VMAs before it: snapshotted
+  run(s, "mmap(0x600006000, 4096, PROT_READ, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0)");
+  run(s, "mmap(0x600010000, 4096, PROT_READ, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0)");  // 4 before: still
+  run(s, "mmap(0x600020000, 4096, PROT_READ, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0)");  // 5 before: none
+  Output o = s.exec("undo");
+  CHECK(o.error_message ==
+        "nothing to undo: lines leave no snapshot while the machine has more than 4 VMAs (each would copy them all)");
+  run(s, "munmap(0x600000000, 0x100000)");  // 6 VMAs before it: none, but now there are 0
+  run(s, "mmap(0x600000000, 4096, PROT_READ, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0)");
+  CHECK(run(s, "undo").lines[0].text.rfind("undone: mmap(", 0) == 0);
+}
