@@ -223,6 +223,15 @@ void frame() {
 
 #ifdef __EMSCRIPTEN__
 void frame_cb(void*) { frame(); }
+
+// The browser's clipboard. Copying writes it (navigator.clipboard); pasting arrives as the
+// page's paste event (vmplay_paste), so ImGui's own Ctrl+V has nothing to insert twice.
+EM_JS(void, js_copy_text, (const char* text), {
+  var t = UTF8ToString(text);
+  if (navigator.clipboard && navigator.clipboard.writeText) navigator.clipboard.writeText(t).catch(function () {});
+});
+void set_clipboard(void*, const char* text) { js_copy_text(text); }
+const char* get_clipboard(void*) { return ""; }
 #endif
 
 }  // namespace
@@ -257,6 +266,19 @@ EMSCRIPTEN_KEEPALIVE const char* vmplay_exec(const char* line) {
     rest.remove_prefix(nl + 1);
   }
   return out.c_str();
+}
+
+// A paste into the page (index.html forwards the browser's paste event): one line goes
+// into the input line to be edited; several lines run one by one, as a script.
+EMSCRIPTEN_KEEPALIVE void vmplay_paste(const char* text) {
+  if (!g_gui.app || !text) return;
+  std::string t(text);
+  while (!t.empty() && (t.back() == '\n' || t.back() == '\r')) t.pop_back();
+  if (t.find('\n') == std::string::npos) {
+    ImGui::GetIO().AddInputCharactersUTF8(t.c_str());
+    return;
+  }
+  (void)vmplay_exec(t.c_str());
 }
 
 EMSCRIPTEN_KEEPALIVE const char* vmplay_state() {
@@ -314,6 +336,10 @@ int main(int, char**) {
   set_style();
   ImGui_ImplSDL2_InitForOpenGL(g_gui.window, g_gui.gl);
   ImGui_ImplOpenGL3_Init(glsl_version);
+#ifdef __EMSCRIPTEN__
+  io.SetClipboardTextFn = set_clipboard;
+  io.GetClipboardTextFn = get_clipboard;
+#endif
   load_fonts(pixel_ratio());
 
   static vmplay::web::App app;

@@ -197,6 +197,12 @@ void ConsolePanel::layout(int cols) {
   }
 }
 
+std::string ConsolePanel::text() const {
+  std::string t;
+  for (const Line& l : log) t += l.text + "\n";
+  return t;
+}
+
 void ConsolePanel::record(std::string_view line, const shell::Output& out) {
   add(Kind::Input, std::string("> ") + std::string(line));
   if (!out.ok && out.error_span && line.find('\n') == std::string_view::npos) {
@@ -231,6 +237,7 @@ static void draw_menu_bar(ConsolePanel& p, PanelContext& ctx) {
     if (ImGui::MenuItem("Memory use", "free")) run = "free";
     if (ImGui::MenuItem("Address space", "cat /proc/self/maps")) run = "cat /proc/self/maps";
     ImGui::Separator();
+    if (ImGui::MenuItem("Copy the log")) ImGui::SetClipboardText(p.text().c_str());
     if (ImGui::MenuItem("Clear the log")) p.clear();
     ImGui::EndMenu();
   }
@@ -255,6 +262,7 @@ void draw_console(ConsolePanel& p, PanelContext& ctx) {
   const float footer = style.ItemSpacing.y + ImGui::GetFrameHeightWithSpacing();
   if (ImGui::BeginChild("log", ImVec2(0, -footer), false)) {
     if (ImGui::BeginPopupContextWindow()) {
+      if (ImGui::Selectable("Copy the log")) ImGui::SetClipboardText(p.text().c_str());
       if (ImGui::Selectable("Clear the log")) p.clear();
       ImGui::EndPopup();
     }

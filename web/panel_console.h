@@ -50,6 +50,7 @@ struct ConsolePanel {
   void record(std::string_view line, const shell::Output& out);
   void add(Kind kind, std::string_view text);  // splits on '\n'
   void clear();
+  std::string text() const;  // the whole log, a line each, for copying
   // Wraps lines not yet laid out (all of them when the width changed).
   void layout(int cols);
 };
