@@ -1,28 +1,20 @@
 // Paste and copy through the browser's clipboard: a pasted script runs line by line, a
 // pasted line lands in the input to be edited, and "Copy the log" puts the log there.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { serve, launch, saveArtifact } from './harness.mjs';
+import { useBrowser, saveArtifact } from './harness.mjs';
 
-let server, browser;
-before(async () => {
-  server = await serve();
-  browser = await launch();
-});
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
+const env = useBrowser();
 
 async function open() {
-  const context = await browser.newContext({
+  const context = await env.browser.newContext({
     viewport: { width: 1280, height: 800 },
     permissions: ['clipboard-read', 'clipboard-write'],
   });
   const page = await context.newPage();
   const errors = [];
   page.on('pageerror', (e) => errors.push(String(e)));
-  await page.goto(server.url);
+  await page.goto(env.server.url);
   await page.waitForFunction(() => window.vmplay && window.vmplay.ready === true, null, { timeout: 30000 });
   await page.locator('canvas').click({ position: { x: 300, y: 700 } });
   return { page, context, errors };

@@ -2,6 +2,7 @@
 // playwright-core. Shared by every browser test.
 import { createServer } from 'node:http';
 import { readFile, mkdir } from 'node:fs/promises';
+import { before, after } from 'node:test';
 import { existsSync } from 'node:fs';
 import { extname, join, normalize, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -83,4 +84,18 @@ export async function saveArtifact(name, buf) {
   const { writeFile } = await import('node:fs/promises');
   await writeFile(join(artifacts, name), buf);
   return join(artifacts, name);
+}
+
+// One server and one browser per test file, started before its tests, closed after.
+export function useBrowser() {
+  const env = {};
+  before(async () => {
+    env.server = await serve();
+    env.browser = await launch();
+  });
+  after(async () => {
+    await env.browser?.close();
+    await env.server?.close();
+  });
+  return env;
 }

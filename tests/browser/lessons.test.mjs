@@ -1,24 +1,16 @@
 // The Lessons menu in a real browser: it lists the library, and a click runs a lesson
 // from a fresh machine, as the shell's `lesson N` does.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { serve, launch, openVmplay, saveArtifact } from './harness.mjs';
+import { useBrowser, openVmplay, saveArtifact } from './harness.mjs';
 
-let server, browser;
-before(async () => {
-  server = await serve();
-  browser = await launch();
-});
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
+const env = useBrowser();
 
 // The menu bar sits under the Shell window's title bar; items are one text line apart.
 const MENU = { x: 30, y: 35 };
 
 test('the Lessons menu lists the lessons and runs the one clicked', async () => {
-  const { page, errors } = await openVmplay(browser, server.url);
+  const { page, errors } = await openVmplay(env.browser, env.server.url);
   await page.evaluate(() => window.vmplay.exec('q = 42'));  // state the lesson must wipe
   await page.mouse.click(MENU.x, MENU.y);
   await page.waitForTimeout(300);

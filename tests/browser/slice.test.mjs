@@ -1,23 +1,15 @@
 // The vertical slice in a real browser: type lines with the keyboard, check the
 // state through window.vmplay.state(), check the canvas shows something.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { serve, launch, openVmplay, distinctColours, saveArtifact } from './harness.mjs';
+import { useBrowser, openVmplay, distinctColours, saveArtifact } from './harness.mjs';
 
-let server, browser;
-before(async () => {
-  server = await serve();
-  browser = await launch();
-});
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
+const env = useBrowser();
 
 const MMAP = 'p = mmap(NULL, 8192, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0)';
 
 test('typed lines build an address space and fault in a frame', async () => {
-  const { page, errors } = await openVmplay(browser, server.url);
+  const { page, errors } = await openVmplay(env.browser, env.server.url);
   await page.locator('canvas').click({ position: { x: 100, y: 700 } });
   const before = await page.evaluate(() => window.vmplay.state());
   assert.equal(before.processes.length, 1);
@@ -54,7 +46,7 @@ test('typed lines build an address space and fault in a frame', async () => {
 });
 
 test('window.vmplay.exec returns the shell output, errors included', async () => {
-  const { page } = await openVmplay(browser, server.url);
+  const { page } = await openVmplay(env.browser, env.server.url);
   const out = await page.evaluate((l) => window.vmplay.exec(l), MMAP);
   assert.equal(out, 'mmap(NULL, 8192, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0) = 0x7ffff7fbe000\n');
   const maps = await page.evaluate(() => window.vmplay.exec('cat /proc/self/maps'));
@@ -69,7 +61,7 @@ test('window.vmplay.exec returns the shell output, errors included', async () =>
 });
 
 test('the page follows resizes and renders sharp at devicePixelRatio 2', async () => {
-  const { page } = await openVmplay(browser, server.url, { width: 900, height: 600, scale: 2 });
+  const { page } = await openVmplay(env.browser, env.server.url, { width: 900, height: 600, scale: 2 });
   const size = await page.evaluate(() => {
     const c = document.querySelector('canvas');
     return { w: c.width, h: c.height, cw: c.clientWidth, ch: c.clientHeight };
@@ -83,7 +75,7 @@ test('the page follows resizes and renders sharp at devicePixelRatio 2', async (
 });
 
 test('one window.vmplay.exec call runs at most 10000 lines, then says so', async () => {
-  const { page, errors } = await openVmplay(browser, server.url);
+  const { page, errors } = await openVmplay(env.browser, env.server.url);
   const out = await page.evaluate(() => {
     const lines = [];
     for (let i = 0; i < 10005; ++i) lines.push(`v${i} = ${i}`);
