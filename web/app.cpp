@@ -30,6 +30,13 @@ const shell::Output& App::exec(std::string_view line) {
   return last_;
 }
 
+std::string App::ui_json() const {
+  // The VMA table's rows drawn last frame, as indices in /proc/PID/maps order (the
+  // clipper may draw a row beyond the visible edge).
+  return "{\"vmas\":{\"first_row\":" + std::to_string(vmas_.first_row) + ",\"last_row\":" +
+         std::to_string(vmas_.last_row) + "}}";
+}
+
 engine::Pid App::view_pid() const {
   const engine::Kernel& k = session_.kernel();
   if (k.process(session_.current_pid())) return session_.current_pid();

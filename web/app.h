@@ -64,6 +64,8 @@ class App {
   void draw(float width, float height);
 
   const shell::Session& session() const { return session_; }
+  // What the panels show, as JSON, for tests (window.vmplay.ui()).
+  std::string ui_json() const;
   // The pid whose address space the panels show.
   engine::Pid view_pid() const;
 

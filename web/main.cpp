@@ -281,6 +281,12 @@ EMSCRIPTEN_KEEPALIVE void vmplay_paste(const char* text) {
   (void)vmplay_exec(t.c_str());
 }
 
+EMSCRIPTEN_KEEPALIVE const char* vmplay_ui() {
+  static std::string out;
+  out = g_gui.app ? g_gui.app->ui_json() : std::string("null");
+  return out.c_str();
+}
+
 EMSCRIPTEN_KEEPALIVE const char* vmplay_state() {
   static std::string out;
   out = g_gui.app ? g_gui.app->session().state_json() : std::string("null");

@@ -189,9 +189,28 @@ void draw_vmas(VmaPanel& p, PanelContext& ctx) {
   const ImU32 col_pages = IM_COL32(200, 150, 40, 45);
   const ImU32 col_hover = IM_COL32(70, 140, 230, 120);
 
+  // A VMA the last command created, split or merged scrolls into view (once per command):
+  // with a program's 23 VMAs, a new mapping would otherwise sit below the fold.
+  if (p.scrolled_for != hl.generation) {
+    p.scrolled_for = hl.generation;
+    int row = 0, target = -1;
+    for (auto it = mm.vmas.begin(); it != mm.vmas.end() && target < 0; ++it, ++row)
+      if (change_of(hl, ctx.pid, it->second) == 2) target = row;
+    if (target >= 0) {
+      const float row_h = ImGui::GetTextLineHeight() + 2.0f * ImGui::GetStyle().CellPadding.y;
+      const float view_h = ImGui::GetWindowHeight() - ImGui::GetFrameHeight();
+      const float y = static_cast<float>(target) * row_h;
+      if (y < ImGui::GetScrollY() || y + row_h > ImGui::GetScrollY() + view_h)
+        ImGui::SetScrollY(std::max(0.0f, y - view_h / 3.0f));
+    }
+  }
+
   ImGuiListClipper clipper;
   clipper.Begin(static_cast<int>(mm.vmas.size()));
+  p.first_row = -1;
   while (clipper.Step()) {
+    if (p.first_row < 0 && clipper.DisplayEnd > clipper.DisplayStart) p.first_row = clipper.DisplayStart;
+    p.last_row = clipper.DisplayEnd - 1;
     auto it = std::next(mm.vmas.begin(), clipper.DisplayStart);
     for (int row = clipper.DisplayStart; row < clipper.DisplayEnd; ++row, ++it) {
       const Vma& v = it->second;

@@ -90,3 +90,20 @@ test('one window.vmplay.exec call runs at most 10000 lines, then says so', async
   assert.deepEqual(errors, []);
   await page.close();
 });
+
+test('a VMA the last line created scrolls into view in the address-space table', async () => {
+  const { page, errors } = await openVmplay(env.browser, env.server.url);
+  const first = await page.evaluate(() => window.vmplay.ui().vmas);
+  assert.equal(first.first_row, 0, 'the table starts at its top');
+  await page.evaluate(() => window.vmplay.exec('q = mmap(0x7ffff8000000, 4096, PROT_READ, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0)'));
+  const s = await page.evaluate(() => window.vmplay.state());
+  const row = s.processes[0].vmas.findIndex((v) => v.start === '0x7ffff8000000');
+  assert.ok(row > first.last_row, `row ${row} starts out of view (rows ${first.first_row}-${first.last_row})`);
+  await page.waitForFunction((r) => {
+    const v = window.vmplay.ui().vmas;
+    return v.first_row <= r && r <= v.last_row;
+  }, row, { timeout: 5000 });
+  await saveArtifact('vmas-scrolled.png', await page.screenshot());
+  assert.deepEqual(errors, []);
+  await page.close();
+});
