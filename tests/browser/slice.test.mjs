@@ -22,7 +22,7 @@ test('typed lines build an address space and fault in a frame', async () => {
     await page.keyboard.press('Enter');
     await page.waitForTimeout(150);
   }
-  await page.waitForFunction(() => window.vmplay.state().lines_run >= 3, null, { timeout: 10000 });
+  await page.waitForFunction(() => window.vmplay.state().lines_run >= 3, null, { timeout: 30000 });
   const s = await page.evaluate(() => window.vmplay.state());
   const proc = s.processes[0];
   // As on this machine: the first mmap after startup lands right below the loader's
