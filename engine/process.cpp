@@ -34,7 +34,16 @@ SysResult Kernel::sys_fork(Pid pid) {
   Mm& cm = child.mm;
   const Mm& pm = parent->mm;
   cm.pgd = *pgd;
+  // dup_mm copies the whole mm_struct: the layout fields come along (the heap and the
+  // stack keep their names in the child, and brk(NULL) answers the same).
   cm.mmap_base = pm.mmap_base;
+  cm.start_code = pm.start_code;
+  cm.end_code = pm.end_code;
+  cm.start_brk = pm.start_brk;
+  cm.brk = pm.brk;
+  cm.start_stack = pm.start_stack;
+  cm.load_base = pm.load_base;
+  cm.interp_base = pm.interp_base;
   cm.total_vm = pm.total_vm;
   cm.data_vm = pm.data_vm;
   cm.exec_vm = pm.exec_vm;

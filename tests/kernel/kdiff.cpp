@@ -697,7 +697,10 @@ std::vector<std::string> normalise(const Run& run, const std::string& scratch_hi
       keep_block = in_ranges(s, e, run);
       if (!keep_block) continue;
       bool file = m.str(6) != "0";
-      out.push_back(rel(s, run) + "-" + rel(e, run) + " " + m.str(3) + " " + m.str(4) + " " +
+      // The heap below the case's first break is the program's own (a.out's 132 KiB, the
+      // runner's more): a VMA reaching below it shows as starting there.
+      std::string from = run.heap0 && s < run.heap0 && e > run.heap0 ? "H-*" : rel(s, run);
+      out.push_back(from + "-" + rel(e, run) + " " + m.str(3) + " " + m.str(4) + " " +
                     (file ? "DEV INO" : m.str(5) + " 0") + (m.str(7).empty() ? "" : " " + m.str(7)));
       continue;
     }
