@@ -120,10 +120,19 @@ void draw_vmas(VmaPanel& p, PanelContext& ctx) {
   }
   const auto& pids = hl.pids;
   if (pids.size() > 1) {
+    // A click on a pid runs `use N` through the shell: every panel follows it.
     ImGui::TextDisabled("pids:");
     for (engine::Pid pid : pids) {
       ImGui::SameLine();
-      ImGui::TextDisabled(pid == ctx.pid ? "[%d]" : "%d", pid);
+      char label[24];
+      std::snprintf(label, sizeof label, pid == ctx.pid ? "[%d]" : "%d", pid);
+      if (pid == ctx.pid) {
+        ImGui::TextUnformatted(label);
+      } else if (ImGui::SmallButton(label)) {
+        ctx.app.exec("use " + std::to_string(pid));
+      } else if (ImGui::IsItemHovered()) {
+        ImGui::SetTooltip("use %d: show process %d and run lines as it", pid, pid);
+      }
     }
   }
   if (!mm.vmas.empty()) {

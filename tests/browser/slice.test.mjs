@@ -107,3 +107,16 @@ test('a VMA the last line created scrolls into view in the address-space table',
   assert.deepEqual(errors, []);
   await page.close();
 });
+
+test('clicking a pid above the VMA table runs `use N` and every panel follows', async () => {
+  const { page, errors } = await openVmplay(env.browser, env.server.url);
+  await page.evaluate(() => window.vmplay.exec('fork()'));
+  await page.waitForTimeout(200);
+  await page.mouse.click(667, 57);  // the "2" after "pids: [1]"
+  await page.waitForFunction(() => window.vmplay.state().current_pid === 2, null, { timeout: 5000 });
+  const out = await page.evaluate(() => window.vmplay.exec('getpid()'));
+  assert.equal(out, 'getpid() = 2\n');
+  await saveArtifact('pids-use.png', await page.screenshot());
+  assert.deepEqual(errors, []);
+  await page.close();
+});
