@@ -456,4 +456,38 @@ std::string file_page(const Event& e, const Kernel& k) {
   return "page " + std::to_string(index) + " of " + (ino ? ino->display_name() : std::string("?"));
 }
 
+std::string format_hexdump_line(uint64_t addr, const uint8_t* bytes, size_t n) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%012" PRIx64 " ", addr);
+  std::string line = buf, text;
+  for (size_t i = 0; i < 16; ++i) {
+    if (i == 8) line += ' ';
+    if (i < n) {
+      std::snprintf(buf, sizeof buf, " %02x", bytes[i]);
+      line += buf;
+      text += (bytes[i] >= 0x20 && bytes[i] < 0x7f) ? static_cast<char>(bytes[i]) : '.';
+    } else {
+      line += "   ";
+    }
+  }
+  return line + "  |" + text + "|";
+}
+
+std::string format_pagemap_entry(uint64_t addr, uint64_t e, bool mapped) {
+  char buf[96];
+  std::snprintf(buf, sizeof buf, "%012" PRIx64 "  %016" PRIx64 "  ", addr, e);
+  std::string d = buf;
+  if (e >> 63) {
+    d += "present";
+    if ((e >> 56) & 1) d += " exclusive";
+    if ((e >> 61) & 1) d += " file/shared";
+    std::snprintf(buf, sizeof buf, " pfn=0x%" PRIx64, static_cast<uint64_t>(e & ((uint64_t{1} << 55) - 1)));
+    d += buf;
+  } else {
+    d += mapped ? "not present" : "not mapped";
+  }
+  if ((e >> 55) & 1) d += " soft-dirty";
+  return d;
+}
+
 }  // namespace vmplay::shell

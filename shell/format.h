@@ -36,6 +36,12 @@ std::string format_mremap_flags(uint64_t flags); // MREMAP_MAYMOVE|MREMAP_FIXED
 std::string format_mlock2_flags(uint64_t flags);  // MLOCK_ONFAULT
 std::string format_mlockall_flags(uint64_t flags); // MCL_CURRENT|MCL_FUTURE
 
+// One line of `hexdump -C`: the address, up to 16 bytes in two groups of 8, the text.
+std::string format_hexdump_line(uint64_t addr, const uint8_t* bytes, size_t n);
+// One decoded /proc/PID/pagemap entry: "addr  raw  present exclusive pfn=0x53".
+// `mapped` tells "not present" (in a VMA) from "not mapped" for an absent page.
+std::string format_pagemap_entry(uint64_t addr, uint64_t entry, bool mapped);
+
 // Looks up a constant: PROT_*, MAP_*, NULL.
 std::optional<uint64_t> constant_value(std::string_view name);
 std::vector<std::string> constant_names();

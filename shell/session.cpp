@@ -643,21 +643,8 @@ void Session::run_call(const Stmt& st, Pid pid, Output& out) {
     for (uint64_t i = 0; i < pages; ++i) {
       uint64_t addr = start + i * kPageSize;
       uint64_t e = kernel_.pagemap_entry(pid, addr).value_or(0);
-      char buf[64];
-      std::snprintf(buf, sizeof buf, "%012" PRIx64 "  %016" PRIx64 "  ", addr, e);
-      std::string d;
-      if (e >> 63) {
-        d = "present";
-        if ((e >> 56) & 1) d += " exclusive";
-        if ((e >> 61) & 1) d += " file/shared";
-        char pfn[32];
-        std::snprintf(pfn, sizeof pfn, " pfn=0x%" PRIx64, static_cast<uint64_t>(e & ((uint64_t{1} << 55) - 1)));
-        d += pfn;
-      } else {
-        d = kernel_.process(pid)->mm.vma_at(addr) ? "not present" : "not mapped";
-      }
-      if ((e >> 55) & 1) d += " soft-dirty";
-      out.lines.push_back({LineKind::Text, buf + d});
+      bool mapped = kernel_.process(pid)->mm.vma_at(addr) != nullptr;
+      out.lines.push_back({LineKind::Text, format_pagemap_entry(addr, e, mapped)});
     }
     append_events(out, pid, st.pid.has_value());
     return;
@@ -1016,24 +1003,9 @@ bool Session::run_libc(const Stmt& st, Pid pid, Output& out) {
     ok = touch_bytes(pid, a[0], n, Access::Read, nullptr, &bytes);
     append_events(out, pid, st.pid.has_value());
     // hexdump -C: address, 16 bytes in two groups of 8, the printable text.
-    for (size_t off = 0; off < bytes.size(); off += 16) {
-      char buf[128];
-      int len = std::snprintf(buf, sizeof buf, "%012" PRIx64 " ", a[0] + off);
-      std::string line(buf, static_cast<size_t>(len));
-      std::string text;
-      for (size_t i = 0; i < 16; ++i) {
-        if (i == 8) line += ' ';
-        if (off + i < bytes.size()) {
-          std::snprintf(buf, sizeof buf, " %02x", bytes[off + i]);
-          line += buf;
-          uint8_t b = bytes[off + i];
-          text += (b >= 0x20 && b < 0x7f) ? static_cast<char>(b) : '.';
-        } else {
-          line += "   ";
-        }
-      }
-      out.lines.push_back({LineKind::Text, line + "  |" + text + "|"});
-    }
+    for (size_t off = 0; off < bytes.size(); off += 16)
+      out.lines.push_back(
+          {LineKind::Text, format_hexdump_line(a[0] + off, bytes.data() + off, std::min<size_t>(16, bytes.size() - off))});
     return true;
   } else {
     Access kind = text_arg == "w" ? Access::Write : text_arg == "x" ? Access::Exec : Access::Read;

@@ -315,22 +315,8 @@ void run_real_libc(Worker& w, const Stmt& st, const std::string& tag) {
     guarded(w, tag, [&] {
       for (uint64_t i = 0; i < len; ++i) bytes[i] = reinterpret_cast<volatile uint8_t*>(d)[i];
     });
-    for (size_t off = 0; off < bytes.size(); off += 16) {
-      char buf[128];
-      std::snprintf(buf, sizeof buf, "%012" PRIx64 " ", d + off);
-      std::string l = buf, text;
-      for (size_t i = 0; i < 16; ++i) {
-        if (i == 8) l += ' ';
-        if (off + i < bytes.size()) {
-          std::snprintf(buf, sizeof buf, " %02x", bytes[off + i]);
-          l += buf;
-          text += (bytes[off + i] >= 0x20 && bytes[off + i] < 0x7f) ? char(bytes[off + i]) : '.';
-        } else {
-          l += "   ";
-        }
-      }
-      w.line(l + "  |" + text + "|");
-    }
+    for (size_t off = 0; off < bytes.size(); off += 16)
+      w.line(kdiff::hexdump_line(d + off, bytes.data() + off, std::min<size_t>(16, bytes.size() - off)));
   } else if (n == "pagemap") {
     uint64_t start = num(0) & ~uint64_t{4095}, len = num(1);
     uint64_t pages = (num(0) + len + 4095) / 4096 - start / 4096;
@@ -341,26 +327,16 @@ void run_real_libc(Worker& w, const Stmt& st, const std::string& tag) {
     for (uint64_t i = 0; i < pages; ++i) {
       uint64_t addr = start + i * 4096, e = 0;
       if (pread(fd, &e, 8, off_t(addr / 4096 * 8)) != 8) e = 0;
-      char buf[64];
-      std::snprintf(buf, sizeof buf, "%012" PRIx64 "  %016" PRIx64 "  ", addr, e);
-      std::string d;
-      if (e >> 63) {
-        d = "present";
-        if ((e >> 56) & 1) d += " exclusive";
-        if ((e >> 61) & 1) d += " file/shared";
-        d += " pfn=0x0";
-      } else {
-        bool mapped = false;
+      bool mapped = false;
+      if (!(e >> 63)) {
         std::istringstream in(maps);
         std::string ml;
         while (std::getline(in, ml)) {
           uint64_t s0 = 0, e0 = 0;
           if (std::sscanf(ml.c_str(), "%" SCNx64 "-%" SCNx64, &s0, &e0) == 2 && addr >= s0 && addr < e0) mapped = true;
         }
-        d = mapped ? "not present" : "not mapped";
       }
-      if ((e >> 55) & 1) d += " soft-dirty";
-      w.line(buf + d);
+      w.line(kdiff::pagemap_entry(addr, e, mapped));
     }
     close(fd);
   }
@@ -668,7 +644,7 @@ std::string relativise_hex(const std::string& line, const Run& run) {
   return out + line.substr(last);
 }
 
-std::vector<std::string> normalise(const Run& run, const std::string& scratch_hint) {
+std::vector<std::string> normalise(const Run& run) {
   static const std::regex maps_line(R"(^([0-9a-f]+)-([0-9a-f]+) (\S{4}) ([0-9a-f]+) (\S+) (\d+)\s*(.*)$)");
   static const std::regex call_line(R"(^(\[pid \d+\] )?([a-z_0-9]+)\((.*)\) = (.*)$)");
   static const std::regex load_line(R"(^(\[pid \d+\] )?(?:load|.*\]|\*\(.*\)\S+) = (-?\d+)( '.*'| \(0x[0-9a-f]+\))?$)");
@@ -679,7 +655,6 @@ std::vector<std::string> normalise(const Run& run, const std::string& scratch_hi
   static const std::regex pfn(R"( pfn=0x[0-9a-f]+)");
   static const std::regex status_line("^\x01status ([A-Za-z]+):\\s+(-?\\d+) kB$");
   static const std::regex scratch_dir(R"(/tmp/vmplay-kdiff-[A-Za-z0-9]+)");
-  (void)scratch_hint;
   std::vector<std::string> out;
   bool keep_block = false;  // inside a kept smaps entry
   for (std::string l : run.lines) {
@@ -809,7 +784,7 @@ int main(int argc, char** argv) {
   // KDIFF_RAW=1 prints the transcripts before normalisation, with the bases.
   bool raw = std::getenv("KDIFF_RAW") != nullptr;
   auto show = [&](const Run& r) {
-    if (!raw) return normalise(r, "");
+    if (!raw) return normalise(r);
     std::vector<std::string> v{"fence " + kdiff::hex(r.fence) + " heap0 " + kdiff::hex(r.heap0)};
     v.insert(v.end(), r.lines.begin(), r.lines.end());
     return v;

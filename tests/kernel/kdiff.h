@@ -17,6 +17,8 @@ namespace vmplay::kdiff {
 std::optional<uint64_t> constant_value(std::string_view name);
 std::string hex(uint64_t v);
 std::string pointer(uint64_t v);
+std::string hexdump_line(uint64_t addr, const uint8_t* bytes, size_t n);
+std::string pagemap_entry(uint64_t addr, uint64_t entry, bool mapped);
 
 
 struct Range {

@@ -13,6 +13,12 @@ using shell::Stmt;
 std::optional<uint64_t> constant_value(std::string_view name) { return shell::constant_value(name); }
 std::string hex(uint64_t v) { return shell::hex(v); }
 std::string pointer(uint64_t v) { return shell::format_pointer(v); }
+std::string hexdump_line(uint64_t addr, const uint8_t* bytes, size_t n) {
+  return shell::format_hexdump_line(addr, bytes, n);
+}
+std::string pagemap_entry(uint64_t addr, uint64_t entry, bool mapped) {
+  return shell::format_pagemap_entry(addr, entry, mapped);
+}
 
 Run run_sim(const std::vector<std::string>& script) {
   Run run;
