@@ -51,7 +51,9 @@ constexpr HelpTopic kHelp[] = {
     {"processes", "use N (run lines as pid N), ps, [pid N] line (one line as pid N)\n  use 2"},
     {"inspect", "pmap [-x] [N], frames, free, ls [dir]\n  pmap -x"},
     {"config", "settings: ram FRAMES, aslr SEED|off (both reset the machine), verbosity quiet|faults|all\n  config verbosity all"},
-    {"undo", "take back the last line that changed anything (up to 32 lines)\n  undo"},
+    {"undo", "the timeline: every line that changed the machine is a step. undo steps back one,\n"
+             "redo forward one, goto N returns to the state after step N, timeline lists the steps;\n"
+             "a new line after an undo drops the steps that were ahead\n  undo"},
     {"expressions", "numbers 4096 0x1000 010 4K 2M 1G, 'c', \"strings\", variables, _ (the last result),\n"
                     "PAGE_SIZE, constants; operators | ^ & << >> + - * / % ~ and ( )\n  n = 2 * PAGE_SIZE"},
     {"replay", "paste lines of `strace -f` output: pids are mapped, <unfinished ...> lines joined,\n"
@@ -105,7 +107,7 @@ void Session::run_help(const Stmt& st, Output& out) {
       {"openat", "open"}, {"pread64", "read"}, {"pwrite64", "write"}, {"lseek", "files"}, {"ftruncate", "files"},
       {"fstat", "files"}, {"unlink", "files"}, {"close", "files"}, {"memfd_create", "files"}, {"mlock2", "mlock"},
       {"munlock", "mlock"}, {"mlockall", "mlock"}, {"munlockall", "mlock"}, {"exit_group", "exit"},
-      {"use", "processes"}, {"ps", "processes"}, {"pmap", "inspect"}, {"frames", "inspect"}, {"free", "inspect"},
+      {"use", "processes"}, {"redo", "undo"}, {"goto", "undo"}, {"timeline", "undo"}, {"ps", "processes"}, {"pmap", "inspect"}, {"frames", "inspect"}, {"free", "inspect"},
       {"ls", "inspect"}, {"dump", "memory"}, {"memset", "memory"}, {"memcpy", "memory"}, {"strcpy", "memory"},
       {"touch", "memory"}, {"vfork", "fork"}, {"clone", "fork"}};
   for (const auto& [alias, target] : kAliases)
@@ -140,8 +142,11 @@ void Session::run_command(const Stmt& st, Pid pid, Output& out) {
     for (size_t i = 0; !found && i < kLessonCount; ++i)
       if (kLessons[i].name == w[0] || kLessons[i].name.substr(3) == w[0]) found = &kLessons[i];
     if (!found) return refuse(out, "no lesson '" + w[0] + "' (lessons lists them)", word_span(st, 0));
-    // From a fresh machine, line by line, each echoed as it would be typed.
+    // From a fresh machine, line by line, each echoed as it would be typed. On the
+    // timeline it is a reset followed by its lines, so undo steps back through them.
+    const auto last_before = last_;
     reset();
+    if (!replaying_ && !starting_) record("reset()", "lesson " + std::string(found->name) + ": a fresh machine", last_before);
     out.lines.push_back({LineKind::Note, "lesson " + std::string(found->name) + " (from a fresh machine)"});
     std::string_view t = found->text;
     while (!t.empty()) {
@@ -300,26 +305,52 @@ void Session::run_command(const Stmt& st, Pid pid, Output& out) {
       }
       cfg_ = next;
       reset();
+      records_ = true;
       out.lines.push_back({LineKind::Note, "machine reset with " + w[0] + " " + w[1]});
       return;
     }
     return refuse(out, "unknown setting '" + w[0] + "' (ram, aslr, verbosity)", word_span(st, 0));
-  } else if (cmd == "undo") {
-    if (undo_.empty() && undo_dropped_)
-      return refuse(out, "nothing to undo: lines leave no snapshot while the machine has more than " +
-                             std::to_string(cfg_.undo_vma_limit) + " VMAs (each would copy them all)",
-                    st.target_span);
-    if (undo_.empty()) return refuse(out, "nothing to undo", st.target_span);
-    Snapshot s = std::move(undo_.back());
-    undo_.pop_back();
-    kernel_ = std::move(s.kernel);
-    current_ = s.current;
-    vars_ = std::move(s.vars);
-    last_ = s.last;
-    unfinished_ = std::move(s.unfinished);
-    pid_map_ = std::move(s.pid_map);
-    lines_run_ = s.lines_run;
-    out.lines.push_back({LineKind::Note, "undone: " + s.line});
+  } else if (cmd == "undo" || cmd == "redo" || cmd == "goto") {
+    const size_t last = timeline_.size() - 1;
+    size_t to = pos_;
+    if (cmd == "goto") {
+      if (w.size() != 1) return refuse(out, "goto takes a step of the timeline: goto 3 (timeline lists them)", st.target_span);
+      char* end = nullptr;
+      unsigned long long n = std::strtoull(w[0].c_str(), &end, 10);
+      if (w[0].empty() || !end || *end || w[0][0] == '-')
+        return refuse(out, "goto wants a step number, got '" + w[0] + "'", word_span(st, 0));
+      if (n > last)
+        return refuse(out, "no step " + w[0] + ": the timeline has steps 0 to " + std::to_string(last), word_span(st, 0));
+      to = static_cast<size_t>(n);
+    } else if (!w.empty()) {
+      return refuse(out, cmd + " takes nothing after it", word_span(st, 0));
+    } else if (cmd == "undo") {
+      if (pos_ == 0) return refuse(out, "nothing to undo: this is the start of the timeline", st.target_span);
+      to = pos_ - 1;
+    } else {
+      if (pos_ == last) return refuse(out, "nothing to redo: this is the newest step of the timeline", st.target_span);
+      to = pos_ + 1;
+    }
+    const std::string undone = timeline_[pos_].label;
+    go_to(to, out);
+    if (!out.lines.empty()) return;  // the replay failed and said so
+    if (cmd == "undo")
+      out.lines.push_back({LineKind::Note, "undone: " + undone});
+    else
+      out.lines.push_back({LineKind::Note, "at step " + std::to_string(pos_) + " of " + std::to_string(last) + ": " +
+                                               timeline_[pos_].label});
+  } else if (cmd == "timeline") {
+    // Long sessions: the steps around the current one.
+    const size_t from = pos_ > 40 ? pos_ - 40 : 0, to = std::min(timeline_.size(), pos_ + 41);
+    if (from > 0) text("  ... " + std::to_string(from) + " earlier steps");
+    for (size_t i = from; i < to; ++i) {
+      const TimelineEntry& e = timeline_[i];
+      std::string row = (i == pos_ ? "> " : "  ") + std::to_string(i) + "  " + e.label;
+      if (e.event_count) row += "   (" + std::to_string(e.event_count) + " events)";
+      text(row);
+    }
+    if (to < timeline_.size()) text("  ... " + std::to_string(timeline_.size() - to) + " later steps");
+    text("goto N returns to the state after step N; undo and redo step one at a time");
   }
 }
 

@@ -42,6 +42,9 @@ std::string format_hexdump_line(uint64_t addr, const uint8_t* bytes, size_t n);
 // `mapped` tells "not present" (in a VMA) from "not mapped" for an absent page.
 std::string format_pagemap_entry(uint64_t addr, uint64_t entry, bool mapped);
 
+// A string's contents for a JSON string literal (quotes, backslashes, control bytes).
+std::string json_escape(std::string_view s);
+
 // Looks up a constant: PROT_*, MAP_*, NULL.
 std::optional<uint64_t> constant_value(std::string_view name);
 std::vector<std::string> constant_names();

@@ -440,7 +440,8 @@ bool Parser::parse_stmt(Stmt& st) {
   advance();
 
   static const char* const kCommands[] = {"use",  "ps", "config", "echo", "undo",    "pmap",
-                                          "frames", "free", "ls", "help", "lessons", "lesson"};
+                                          "frames", "free", "ls", "help", "lessons", "lesson",
+                                          "redo", "goto", "timeline"};
   bool command = std::any_of(std::begin(kCommands), std::end(kCommands), [&](const char* c) { return first.text == c; });
   if (command && !is_punct('(') && !is_punct('=') && !is_punct('[')) {
     // A shell command: the rest of the line, up to a comment, split into words.

@@ -77,26 +77,6 @@ std::string known_syscalls() {
   return out;
 }
 
-std::string json_escape(std::string_view s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char b[8];
-          std::snprintf(b, sizeof b, "\\u%04x", c);
-          out += b;
-        } else {
-          out += c;
-        }
-    }
-  }
-  return out;
-}
 
 std::string json_hex(uint64_t v) {
   char b[24];
@@ -146,7 +126,128 @@ std::string Output::text() const {
   return out;
 }
 
-Session::Session(SessionConfig cfg) : cfg_(cfg), kernel_(cfg.kernel) { reset(); }
+Session::Session(SessionConfig cfg) : cfg_(cfg), kernel_(cfg.kernel) {
+  reset();
+  timeline_.clear();
+  record("", cfg_.program ? "start: pid 1 runs /home/user/a.out, stopped at main()" : "start: an empty process",
+         std::nullopt);
+}
+
+Session::Snapshot Session::snapshot() const {
+  return {cfg_, kernel_, current_, vars_, last_, unfinished_, pid_map_, lines_run_};
+}
+
+void Session::restore(const Snapshot& s) {
+  const Verbosity verbosity = cfg_.verbosity;  // a display setting: goto keeps the current one
+  cfg_ = s.cfg;
+  cfg_.verbosity = verbosity;
+  kernel_ = s.kernel;
+  current_ = s.current;
+  vars_ = s.vars;
+  last_ = s.last;
+  unfinished_ = s.unfinished;
+  pid_map_ = s.pid_map;
+  lines_run_ = s.lines_run;
+}
+
+void Session::record(std::string_view line, std::string label, std::optional<uint64_t> last_before) {
+  if (pos_ + 1 < timeline_.size()) {
+    // A new line after an undo: the steps that were ahead are gone.
+    timeline_.resize(pos_ + 1);
+    checkpoints_.erase(checkpoints_.upper_bound(pos_), checkpoints_.end());
+    events_since_checkpoint_ = kCheckpointEvents;  // the next step starts afresh
+  }
+  TimelineEntry e;
+  e.line = std::string(line);
+  e.label = std::move(label);
+  e.pid = current_;
+  e.last_before = last_before;
+  if (!timeline_.empty()) {
+    const TimelineEntry& prev = timeline_.back();
+    e.faults_minor = prev.faults_minor;
+    e.faults_major = prev.faults_major;
+    e.faults_cow = prev.faults_cow;
+    e.signals = prev.signals;
+  }
+  e.event_count = last_events_.size();
+  for (const Event& ev : last_events_) {
+    if (e.events.size() < kMaxTimelineEvents) e.events.push_back(ev);
+    if (ev.kind == EventKind::Signal) ++e.signals;
+    if (ev.kind != EventKind::Fault) continue;
+    switch (ev.fault) {
+      case FaultKind::None:
+      case FaultKind::BadArea:
+      case FaultKind::AccessError:
+      case FaultKind::Oom:
+      case FaultKind::SigBus:
+        break;
+      case FaultKind::FileReadMajor:
+        ++e.faults_major;
+        break;
+      case FaultKind::WpCopy:
+      case FaultKind::FileCow:
+        ++e.faults_cow;
+        ++e.faults_minor;
+        break;
+      default:
+        ++e.faults_minor;
+        break;
+    }
+  }
+  for (Pid id : kernel_.pids())
+    if (const Process* p = kernel_.process(id)) e.rss.emplace_back(id, p->mm.rss());
+  for (const auto& f : kernel_.phys().frames()) {
+    if (f.owner == FrameOwner::Free) ++e.free_frames;
+    if (f.owner == FrameOwner::File || f.owner == FrameOwner::Shmem) ++e.cache_pages;
+  }
+  timeline_.push_back(std::move(e));
+  pos_ = timeline_.size() - 1;
+  size_t vmas = 0;
+  for (Pid id : kernel_.pids())
+    if (const Process* p = kernel_.process(id)) vmas += p->mm.vmas.size();
+  // A checkpoint costs a copy of the machine; replaying a line usually costs less. So
+  // one is taken after entry 0, then once 8 lines or 256 events have run since the last
+  // (a memset of a megabyte is worth keeping), while the machine is small enough.
+  events_since_checkpoint_ += timeline_.back().event_count;
+  const size_t since = pos_ - (checkpoints_.empty() ? 0 : checkpoints_.rbegin()->first);
+  if (pos_ == 0 || ((since >= kCheckpointLines || events_since_checkpoint_ >= kCheckpointEvents) &&
+                    vmas <= cfg_.undo_vma_limit)) {
+    checkpoints_[pos_] = snapshot();
+    events_since_checkpoint_ = 0;
+  }
+  // Far behind the newest step they thin out to about one per kCheckpointFar steps.
+  uint64_t bucket = 0;
+  for (auto it = std::next(checkpoints_.begin()); it != checkpoints_.end() && it->first + kCheckpointNear < pos_;) {
+    if (it->first / kCheckpointFar == bucket) {
+      it = checkpoints_.erase(it);
+    } else {
+      bucket = it->first / kCheckpointFar;
+      ++it;
+    }
+  }
+}
+
+void Session::go_to(size_t n, Output& out) {
+  auto it = std::prev(checkpoints_.upper_bound(n));
+  restore(it->second);
+  replaying_ = true;
+  for (size_t i = it->first + 1; i <= n; ++i) {
+    last_ = timeline_[i].last_before;
+    Output o = exec(timeline_[i].line);
+    if (!o.ok) {
+      // Cannot happen while the engine is deterministic; say so rather than pretend.
+      replaying_ = false;
+      pos_ = i - 1;
+      timeline_.resize(i);
+      out.lines.push_back({LineKind::Error, "error: replaying step " + std::to_string(i) + " (" + timeline_.back().label +
+                                                ") failed; the timeline ends before it"});
+      return;
+    }
+  }
+  replaying_ = false;
+  pos_ = n;
+  last_events_ = timeline_[n].events;
+}
 
 void Session::reset() {
   kernel_ = Kernel(cfg_.kernel);
@@ -172,9 +273,8 @@ void Session::reset() {
   last_.reset();
   unfinished_.clear();
   pid_map_.clear();
-  undo_.clear();
-  undo_dropped_ = false;
   last_events_.clear();
+  last_walk_.reset();
   lines_run_ = 0;
 }
 
@@ -284,6 +384,7 @@ bool Session::replay_prefilter(std::string_view line, Output& out, std::string& 
     std::string part(rest.substr(0, rest.size() - kUnfinished.size()));
     while (!part.empty() && part.back() == ' ') part.pop_back();
     unfinished_[pid_text] = part;
+    records_ = true;  // the resumed line needs it
     out.lines.push_back({LineKind::Note, "(unfinished in the log: runs when its resumed line comes)"});
     return true;
   }
@@ -328,10 +429,17 @@ Output Session::exec(std::string_view line) {
   // and the unfinished call a resumed line would have completed.
   auto pid_map_before = pid_map_;
   auto unfinished_before = unfinished_;
+  const bool records_outer = records_;
+  const auto last_before = last_;
+  records_ = false;
   Output out = exec_line(line);
+  const bool records = records_;
+  records_ = records_outer;
   if (!out.ok) {
     pid_map_ = std::move(pid_map_before);
     unfinished_ = std::move(unfinished_before);
+  } else if (records && !starting_ && !replaying_) {
+    record(line, std::string(line), last_before);
   }
   return out;
 }
@@ -398,27 +506,11 @@ Output Session::exec_line(std::string_view line) {
     }
   }
 
-  // Lines that may change the machine leave a snapshot behind for undo; a refused line
-  // changed nothing, so its snapshot is dropped again.
-  bool read_only = starting_ || st.kind == Stmt::Kind::Empty || st.kind == Stmt::Kind::Comment || st.kind == Stmt::Kind::Help ||
-                   st.kind == Stmt::Kind::Walk || st.kind == Stmt::Kind::Eval ||
-                   (st.kind == Stmt::Kind::Command && st.target != "use") ||
-                   (st.kind == Stmt::Kind::CallStmt && st.call->name == "reset");
-  bool snapshot = false;
-  if (!read_only) {
-    size_t vmas = 0;
-    for (Pid id : kernel_.pids())
-      if (const Process* p = kernel_.process(id)) vmas += p->mm.vmas.size();
-    if (vmas > cfg_.undo_vma_limit) {
-      undo_.clear();
-      undo_dropped_ = true;
-    } else {
-      if (undo_.size() == kUndoDepth) undo_.erase(undo_.begin());
-      undo_.push_back({kernel_, current_, vars_, last_, unfinished_, pid_map_, lines_run_, std::string(line)});
-      undo_dropped_ = false;
-      snapshot = true;
-    }
-  }
+  // Lines that may change the machine, or the process lines run as, go on the timeline
+  // (config ram/aslr and use say so themselves; lesson records its own lines).
+  records_ = !(st.kind == Stmt::Kind::Empty || st.kind == Stmt::Kind::Comment || st.kind == Stmt::Kind::Help ||
+               st.kind == Stmt::Kind::Walk || st.kind == Stmt::Kind::Eval ||
+               (st.kind == Stmt::Kind::Command && st.target != "use"));
   switch (st.kind) {
     case Stmt::Kind::Empty:
       break;
@@ -480,7 +572,8 @@ Output Session::exec_line(std::string_view line) {
       run_deref(st, pid, out);
       break;
   }
-  if (snapshot && !out.ok && !undo_.empty()) undo_.pop_back();
+  // Showing a file is a step only when it read pages into the page cache.
+  if (st.kind == Stmt::Kind::Cat && last_events_.empty()) records_ = false;
   if (out.ok) ++lines_run_;
   if (out.lines.size() > kMaxOutputLines) {
     size_t cut = out.lines.size() - kMaxOutputLines;
@@ -1056,6 +1149,7 @@ void Session::run_walk(const Stmt& st, Pid pid, Output& out) {
     return;
   }
   Walk w = kernel_.walk(pid, addr);
+  last_walk_ = WalkRequest{pid, addr};
   const Process* p = kernel_.process(pid);
   out.lines.push_back({LineKind::Text, "walk of " + hex(addr) + " in pid " + std::to_string(pid) +
                                            ", CR3 = frame " + hex(p->mm.pgd.value) + ":"});

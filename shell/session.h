@@ -58,8 +58,31 @@ struct SessionConfig {
   size_t undo_vma_limit = 4096;
 };
 
+// One step of the session's timeline: a line that changed the machine (or the process
+// lines run as), what it did, and the machine's memory use after it. Entry 0 is the
+// start. undo, redo and goto move along the timeline; a new line after an undo drops
+// the steps that were ahead.
+struct TimelineEntry {
+  std::string line;   // what runs again to redo it
+  std::string label;  // what the timeline shows: the line, or "lesson 3: from a fresh machine"
+  engine::Pid pid = 0;  // the process it ran as
+  std::optional<uint64_t> last_before;  // `_` before it ran (a shown value is not a step)
+  std::vector<engine::Event> events;  // the first kMaxTimelineEvents of them
+  uint64_t event_count = 0;
+  // Counted through the whole session up to and including this line.
+  uint64_t faults_minor = 0;  // faults that needed no I/O (copy-on-write ones included)
+  uint64_t faults_major = 0;  // faults that read a page from disk
+  uint64_t faults_cow = 0;    // faults that copied a page
+  uint64_t signals = 0;       // SIGSEGV and SIGBUS delivered
+  // After the line.
+  std::vector<std::pair<engine::Pid, uint64_t>> rss;  // resident pages of every process
+  uint64_t free_frames = 0;
+  uint64_t cache_pages = 0;  // page cache and shmem
+};
+
 class Session {
  public:
+  static constexpr size_t kMaxTimelineEvents = 4096;
   static constexpr size_t kMaxOutputLines = 20000;  // lines of output one line may print
   explicit Session(SessionConfig cfg = {});
 
@@ -72,6 +95,16 @@ class Session {
   // The events the last exec() produced, for highlighting what changed.
   const std::vector<engine::Event>& last_events() const { return last_events_; }
   uint64_t lines_run() const { return lines_run_; }
+  // The timeline and where the machine stands on it (an index into it).
+  const std::vector<TimelineEntry>& timeline() const { return timeline_; }
+  size_t timeline_pos() const { return pos_; }
+  // The address and pid of the last `walk` line that ran (the page-table panel shows
+  // that walk, redone against the machine as it is now).
+  struct WalkRequest {
+    engine::Pid pid = 0;
+    uint64_t addr = 0;
+  };
+  const std::optional<WalkRequest>& last_walk() const { return last_walk_; }
 
   // The state as JSON: processes with their VMAs, frames, variables.
   std::string state_json() const;
@@ -100,8 +133,11 @@ class Session {
   bool replay_prefilter(std::string_view line, Output& out, std::string& joined);
   void run_command(const Stmt& st, engine::Pid pid, Output& out);
   void run_help(const Stmt& st, Output& out);
-  // undo: the state before each line that may change it (the engine state is a value).
+  // The state after a timeline entry (the engine state is a value; frame contents are
+  // shared copy-on-write). goto restores the nearest one at or before the step and
+  // replays the lines from there (the engine is deterministic).
   struct Snapshot {
+    SessionConfig cfg;
     engine::Kernel kernel;
     engine::Pid current;
     std::map<std::string, uint64_t> vars;
@@ -109,11 +145,22 @@ class Session {
     std::map<std::string, std::string> unfinished;
     std::map<int32_t, engine::Pid> pid_map;
     uint64_t lines_run;
-    std::string line;
   };
-  std::vector<Snapshot> undo_;
-  bool undo_dropped_ = false;  // snapshots stopped at undo_vma_limit
-  static constexpr size_t kUndoDepth = 32;
+  static constexpr size_t kCheckpointLines = 8;
+  static constexpr uint64_t kCheckpointEvents = 256;
+  static constexpr size_t kCheckpointNear = 256;  // every checkpoint kept this close to the newest step
+  static constexpr size_t kCheckpointFar = 128;   // and one per this many steps before that
+  uint64_t events_since_checkpoint_ = 0;
+  Snapshot snapshot() const;
+  void restore(const Snapshot& s);
+  void record(std::string_view line, std::string label, std::optional<uint64_t> last_before);
+  void go_to(size_t n, Output& out);
+  std::vector<TimelineEntry> timeline_;
+  size_t pos_ = 0;
+  std::map<size_t, Snapshot> checkpoints_;
+  bool records_ = false;    // set by exec_line: the line changes what a replay must redo
+  bool replaying_ = false;  // goto is re-running timeline lines
+  std::optional<WalkRequest> last_walk_;
   std::optional<engine::Pid> resolve_pid(int32_t pid);
   std::optional<engine::Pid> typed_pid(const std::string& word) const;
   Output exec_line(std::string_view line);

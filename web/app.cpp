@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "imgui.h"
+#include "shell/format.h"
 
 namespace vmplay::web {
 
@@ -33,8 +34,26 @@ const shell::Output& App::exec(std::string_view line) {
 std::string App::ui_json() const {
   // The VMA table's rows drawn last frame, as indices in /proc/PID/maps order (the
   // clipper may draw a row beyond the visible edge).
-  return "{\"vmas\":{\"first_row\":" + std::to_string(vmas_.first_row) + ",\"last_row\":" +
-         std::to_string(vmas_.last_row) + "}}";
+  std::string j = "{\"layout\":\"";
+  j += compact_ ? "compact" : "full";
+  j += "\",\"front\":\"";
+  j += view_name(front_[0]);
+  j += "\",\"vmas\":{\"first_row\":" + std::to_string(vmas_.first_row) + ",\"last_row\":" +
+       std::to_string(vmas_.last_row) + "}";
+  j += ",\"pagetables\":" + pagetables_ui_json(pagetables_);
+  j += ",\"processes\":" + processes_ui_json(processes_);
+  j += ",\"files\":" + files_ui_json(files_);
+  j += ",\"timeline\":{\"pos\":" + std::to_string(session_.timeline_pos()) +
+       ",\"steps\":" + std::to_string(session_.timeline().size()) + "}";
+  j += ",\"targets\":{";
+  for (size_t i = 0; i < shown_targets_.size(); ++i) {
+    const Target& t = shown_targets_[i];
+    char b[160];
+    std::snprintf(b, sizeof b, "\":[%.1f,%.1f,%.1f,%.1f]", static_cast<double>(t.x0), static_cast<double>(t.y0),
+                  static_cast<double>(t.x1), static_cast<double>(t.y1));
+    j += (i ? ",\"" : "\"") + shell::json_escape(t.name) + b;
+  }
+  return j + "}}";
 }
 
 engine::Pid App::view_pid() const {
@@ -134,40 +153,208 @@ void App::update_frames_of_vma() {
   }
 }
 
+namespace {
+
+constexpr View kAllViews[kViewCount] = {View::AddressSpace, View::PageTables, View::Frames, View::Timeline,
+                                        View::Processes,    View::Files,      View::Stats};
+
+const char* view_title(View v) {
+  switch (v) {
+    case View::AddressSpace: return "Address space";
+    case View::PageTables: return "Page tables";
+    case View::Frames: return "Frames";
+    case View::Timeline: return "Timeline";
+    case View::Processes: return "Processes";
+    case View::Files: return "Files";
+    case View::Stats: return "Stats";
+  }
+  return "?";
+}
+
+constexpr ImGuiWindowFlags kFixed = ImGuiWindowFlags_NoMove | ImGuiWindowFlags_NoResize | ImGuiWindowFlags_NoCollapse |
+                                    ImGuiWindowFlags_NoSavedSettings | ImGuiWindowFlags_NoBringToFrontOnFocus;
+
+}  // namespace
+
+const char* view_name(View v) {
+  switch (v) {
+    case View::AddressSpace: return "vmas";
+    case View::PageTables: return "pagetables";
+    case View::Frames: return "frames";
+    case View::Timeline: return "timeline";
+    case View::Processes: return "processes";
+    case View::Files: return "files";
+    case View::Stats: return "stats";
+  }
+  return "?";
+}
+
+bool App::show(std::string_view name) {
+  for (View v : kAllViews) {
+    if (name != view_name(v)) continue;
+    front_[0] = v;
+    if (v == View::Timeline || v == View::Processes || v == View::Files || v == View::Stats) front_[1] = v;
+    front_request_ = true;
+    return true;
+  }
+  return false;
+}
+
+void App::mark(std::string name) {
+  if (!ImGui::IsItemVisible()) return;
+  const ImVec2 a = ImGui::GetItemRectMin(), b = ImGui::GetItemRectMax();
+  targets_.push_back({std::move(name), a.x, a.y, b.x, b.y});
+}
+
+void App::note_frame_ms(double ms) {
+  if (frame_ms_.size() < kPerfFrames) {
+    frame_ms_.push_back(ms);
+  } else {
+    frame_ms_[frame_next_] = ms;
+  }
+  frame_next_ = (frame_next_ + 1) % kPerfFrames;
+}
+
+std::string App::perf_json() const {
+  // Oldest first.
+  std::vector<double> v;
+  const size_t n = frame_ms_.size();
+  const size_t first = n == kPerfFrames ? frame_next_ : 0;
+  for (size_t i = 0; i < n; ++i) v.push_back(frame_ms_[(first + i) % n]);
+  std::vector<double> sorted = v;
+  std::sort(sorted.begin(), sorted.end());
+  auto pct = [&](double q) { return sorted.empty() ? 0.0 : sorted[std::min(sorted.size() - 1, static_cast<size_t>(q * static_cast<double>(sorted.size())))]; };
+  double sum = 0;
+  for (double x : v) sum += x;
+  char head[256];
+  std::snprintf(head, sizeof head, "{\"frames\":%zu,\"mean_ms\":%.3f,\"p50_ms\":%.3f,\"p95_ms\":%.3f,\"max_ms\":%.3f,\"recent_ms\":[",
+                v.size(), v.empty() ? 0.0 : sum / static_cast<double>(v.size()), pct(0.5), pct(0.95),
+                sorted.empty() ? 0.0 : sorted.back());
+  std::string out = head;
+  for (size_t i = 0; i < v.size(); ++i) {
+    char b[32];
+    std::snprintf(b, sizeof b, "%s%.3f", i ? "," : "", v[i]);
+    out += b;
+  }
+  return out + "]}";
+}
+
+void App::draw_view(View v, PanelContext& ctx) {
+  switch (v) {
+    case View::AddressSpace: draw_vmas(vmas_, ctx); break;
+    case View::PageTables: draw_pagetables(pagetables_, ctx); break;
+    case View::Frames: draw_frames(frames_, ctx); break;
+    case View::Timeline: draw_timeline(timeline_, ctx); break;
+    case View::Processes: draw_processes(processes_, ctx); break;
+    case View::Files: draw_files(files_, ctx); break;
+    case View::Stats: draw_stats(stats_, ctx); break;
+  }
+}
+
 void App::draw(float width, float height) {
   begin_frame();
   PanelContext ctx{session_, hl_, view_pid(), *this};
+  compact_ = layout_ == Layout::Compact ||
+             (layout_ == Layout::Auto && (width < kFullWidth || height < kFullHeight));
+  if (compact_)
+    draw_compact(width, height, ctx);
+  else
+    draw_full(width, height, ctx);
+  front_request_ = false;
+  shown_targets_.swap(targets_);
+  targets_.clear();
+}
 
-  // Console on the left, the address space top right, the frame grid below it.
-  // Fixed panels laid out from the display size every frame: no docking, no saved layout.
+// Full: the shell and the timeline (with processes, files, stats as tabs) on the left;
+// the address space across the top right; page tables and frames side by side below it,
+// so hovering a VMA lights its PTEs and frames at once.
+void App::draw_full(float width, float height, PanelContext& ctx) {
   const float gap = 4.0f;
-  const float left_w = std::max(std::min(std::floor(width * 0.45f), width - 300.0f), 260.0f);
+  const float left_w = std::floor(std::clamp(width * 0.38f, 360.0f, std::max(360.0f, width - 600.0f)));
+  const float shell_h = std::floor(height * 0.58f);
   const float right_x = left_w + gap;
   const float right_w = std::max(width - right_x, 1.0f);
-  const float top_h = std::max(std::floor(height * 0.36f), 150.0f);
+  const float top_h = std::floor(height * 0.40f);
   const float bottom_y = top_h + gap;
   const float bottom_h = std::max(height - bottom_y, 1.0f);
-  const ImGuiWindowFlags fixed =
-      ImGuiWindowFlags_NoMove | ImGuiWindowFlags_NoResize | ImGuiWindowFlags_NoCollapse |
-      ImGuiWindowFlags_NoSavedSettings | ImGuiWindowFlags_NoBringToFrontOnFocus;
+  const float pt_w = std::floor((right_w - gap) * 0.5f);
 
   ImGui::SetNextWindowPos(ImVec2(0, 0));
-  ImGui::SetNextWindowSize(ImVec2(left_w, height));
+  ImGui::SetNextWindowSize(ImVec2(left_w, shell_h));
   if (ImGui::Begin("Shell  (strace syntax: type a call, Enter runs it)###shell", nullptr,
-                   fixed | ImGuiWindowFlags_MenuBar))
+                   kFixed | ImGuiWindowFlags_MenuBar))
     draw_console(console_, ctx);
+  ImGui::End();
+
+  ImGui::SetNextWindowPos(ImVec2(0, shell_h + gap));
+  ImGui::SetNextWindowSize(ImVec2(left_w, std::max(height - shell_h - gap, 1.0f)));
+  if (ImGui::Begin("###lowerleft", nullptr, kFixed | ImGuiWindowFlags_NoTitleBar)) {
+    if (ImGui::BeginTabBar("lowerleft")) {
+      for (View v : {View::Timeline, View::Processes, View::Files, View::Stats}) {
+        const ImGuiTabItemFlags f = front_request_ && front_[1] == v ? ImGuiTabItemFlags_SetSelected : 0;
+        const bool open = ImGui::BeginTabItem(view_title(v), nullptr, f);
+        mark(std::string("tab ") + view_name(v));
+        if (open) {
+          front_[1] = v;
+          draw_view(v, ctx);
+          ImGui::EndTabItem();
+        }
+      }
+      ImGui::EndTabBar();
+    }
+  }
   ImGui::End();
 
   ImGui::SetNextWindowPos(ImVec2(right_x, 0));
   ImGui::SetNextWindowSize(ImVec2(right_w, top_h));
   char title[96];
   std::snprintf(title, sizeof title, "Address space of pid %d  (/proc/%d/maps)###vmas", ctx.pid, ctx.pid);
-  if (ImGui::Begin(title, nullptr, fixed)) draw_vmas(vmas_, ctx);
+  if (ImGui::Begin(title, nullptr, kFixed)) draw_vmas(vmas_, ctx);
   ImGui::End();
 
+  std::snprintf(title, sizeof title, "Page tables of pid %d###pagetables", ctx.pid);
   ImGui::SetNextWindowPos(ImVec2(right_x, bottom_y));
-  ImGui::SetNextWindowSize(ImVec2(right_w, bottom_h));
-  if (ImGui::Begin("Physical frames###frames", nullptr, fixed)) draw_frames(frames_, ctx);
+  ImGui::SetNextWindowSize(ImVec2(pt_w, bottom_h));
+  if (ImGui::Begin(title, nullptr, kFixed)) draw_pagetables(pagetables_, ctx);
+  ImGui::End();
+
+  ImGui::SetNextWindowPos(ImVec2(right_x + pt_w + gap, bottom_y));
+  ImGui::SetNextWindowSize(ImVec2(std::max(right_w - pt_w - gap, 1.0f), bottom_h));
+  if (ImGui::Begin("Physical frames###frames", nullptr, kFixed)) draw_frames(frames_, ctx);
+  ImGui::End();
+}
+
+// Compact (small windows, iframes): every view a tab above, the shell below.
+void App::draw_compact(float width, float height, PanelContext& ctx) {
+  const float gap = 2.0f;
+  const float views_h = std::floor(height * 0.58f);
+  ImGui::SetNextWindowPos(ImVec2(0, 0));
+  ImGui::SetNextWindowSize(ImVec2(width, views_h));
+  if (ImGui::Begin("###views", nullptr, kFixed | ImGuiWindowFlags_NoTitleBar)) {
+    if (ImGui::BeginTabBar("views", ImGuiTabBarFlags_FittingPolicyScroll)) {
+      for (View v : kAllViews) {
+        const ImGuiTabItemFlags f = front_request_ && front_[0] == v ? ImGuiTabItemFlags_SetSelected : 0;
+        char label[64];
+        if (v == View::AddressSpace)
+          std::snprintf(label, sizeof label, "Address space (pid %d)###%s", ctx.pid, view_name(v));
+        else
+          std::snprintf(label, sizeof label, "%s###%s", view_title(v), view_name(v));
+        const bool open = ImGui::BeginTabItem(label, nullptr, f);
+        mark(std::string("tab ") + view_name(v));
+        if (open) {
+          front_[0] = v;
+          draw_view(v, ctx);
+          ImGui::EndTabItem();
+        }
+      }
+      ImGui::EndTabBar();
+    }
+  }
+  ImGui::End();
+
+  ImGui::SetNextWindowPos(ImVec2(0, views_h + gap));
+  ImGui::SetNextWindowSize(ImVec2(width, std::max(height - views_h - gap, 1.0f)));
+  if (ImGui::Begin("Shell###shell", nullptr, kFixed | ImGuiWindowFlags_MenuBar)) draw_console(console_, ctx);
   ImGui::End();
 }
 

@@ -13,6 +13,9 @@
 #include "shell/session.h"
 #include "web/panel_console.h"
 #include "web/panel_frames.h"
+#include "web/panel_pagetables.h"
+#include "web/panel_procs.h"
+#include "web/panel_timeline.h"
 #include "web/panel_vmas.h"
 
 namespace vmplay::web {
@@ -53,6 +56,13 @@ struct Highlight {
   uint64_t frame_of_vma_gen = 0;
 };
 
+// The views a panel window can show; in the compact layout they share one tabbed window.
+enum class View : uint8_t { AddressSpace, PageTables, Frames, Timeline, Processes, Files, Stats };
+constexpr int kViewCount = 7;
+const char* view_name(View v);  // "vmas", "pagetables", ... (window.vmplay.show)
+
+enum class Layout : uint8_t { Auto, Full, Compact };
+
 class App {
  public:
   explicit App(shell::SessionConfig cfg = {});
@@ -69,10 +79,27 @@ class App {
   // The pid whose address space the panels show.
   engine::Pid view_pid() const;
 
+  // Layout: Auto picks Compact below kFullWidth x kFullHeight.
+  static constexpr float kFullWidth = 1100.0f, kFullHeight = 640.0f;
+  void set_layout(Layout l) { layout_ = l; }
+  Layout layout() const { return layout_; }
+  bool compact() const { return compact_; }  // as laid out last frame
+  // Brings a view to the front (its tab, in the compact layout). False: no such view.
+  bool show(std::string_view name);
+  // Recent frame times (CPU milliseconds spent in draw), for window.vmplay.perf().
+  void note_frame_ms(double ms);
+  std::string perf_json() const;
+  // Names the item just drawn (its screen rectangle goes into ui().targets), so tests
+  // and embedding pages can find a button, a tab or a row without fixed coordinates.
+  void mark(std::string name);
+
  private:
   void begin_frame();
   void after_exec();
   void update_frames_of_vma();
+  void draw_view(View v, PanelContext& ctx);
+  void draw_full(float width, float height, PanelContext& ctx);
+  void draw_compact(float width, float height, PanelContext& ctx);
 
   shell::Session session_;
   shell::Output last_;
@@ -80,6 +107,23 @@ class App {
   ConsolePanel console_;
   VmaPanel vmas_;
   FramePanel frames_;
+  PageTablePanel pagetables_;
+  ProcessPanel processes_;
+  FilesPanel files_;
+  TimelinePanel timeline_;
+  StatsPanel stats_;
+  Layout layout_ = Layout::Auto;
+  bool compact_ = false;
+  View front_[2] = {View::AddressSpace, View::Timeline};  // the selected tab: compact, full's lower-left
+  bool front_request_ = false;  // select front_ on the next frame
+  std::vector<double> frame_ms_;  // a ring of the last kPerfFrames frame times
+  size_t frame_next_ = 0;
+  static constexpr size_t kPerfFrames = 120;
+  struct Target {
+    std::string name;
+    float x0, y0, x1, y1;
+  };
+  std::vector<Target> targets_, shown_targets_;  // this frame's, last frame's
 };
 
 // What a panel's draw function gets: the session to read and the shared highlight

@@ -4,6 +4,7 @@
 #include <SDL.h>
 
 #include <array>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <string>
@@ -208,9 +209,13 @@ void frame() {
   io.DisplaySize = ImVec2(static_cast<float>(css_w), static_cast<float>(css_h));
   io.DisplayFramebufferScale = ImVec2(static_cast<float>(dpr), static_cast<float>(dpr));
 #endif
+  const auto t0 = std::chrono::steady_clock::now();
   ImGui::NewFrame();
   g_gui.app->draw(io.DisplaySize.x, io.DisplaySize.y);
   ImGui::Render();
+  // The frame's CPU time: building the UI and its draw lists (what a large state costs;
+  // the GPU's share is the browser's).
+  g_gui.app->note_frame_ms(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
 
   const int vp_w = static_cast<int>(io.DisplaySize.x * io.DisplayFramebufferScale.x);
   const int vp_h = static_cast<int>(io.DisplaySize.y * io.DisplayFramebufferScale.y);
@@ -285,6 +290,28 @@ EMSCRIPTEN_KEEPALIVE const char* vmplay_ui() {
   static std::string out;
   out = g_gui.app ? g_gui.app->ui_json() : std::string("null");
   return out.c_str();
+}
+
+EMSCRIPTEN_KEEPALIVE const char* vmplay_perf() {
+  static std::string out;
+  out = g_gui.app ? g_gui.app->perf_json() : std::string("null");
+  return out.c_str();
+}
+
+// View settings that are not the session's business: which view is in front, which
+// layout. Returns 1 when the value was understood.
+EMSCRIPTEN_KEEPALIVE int vmplay_view(const char* key, const char* value) {
+  if (!g_gui.app || !key || !value) return 0;
+  std::string_view k(key), v(value);
+  if (k == "show") return g_gui.app->show(v) ? 1 : 0;
+  if (k == "layout") {
+    if (v == "auto") g_gui.app->set_layout(vmplay::web::Layout::Auto);
+    else if (v == "full") g_gui.app->set_layout(vmplay::web::Layout::Full);
+    else if (v == "compact") g_gui.app->set_layout(vmplay::web::Layout::Compact);
+    else return 0;
+    return 1;
+  }
+  return 0;
 }
 
 EMSCRIPTEN_KEEPALIVE const char* vmplay_state() {

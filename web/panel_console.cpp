@@ -220,30 +220,62 @@ void ConsolePanel::record(std::string_view line, const shell::Output& out) {
 static void draw_menu_bar(ConsolePanel& p, PanelContext& ctx) {
   if (!ImGui::BeginMenuBar()) return;
   std::string run;
-  if (ImGui::BeginMenu("Lessons")) {
+  const bool open_lessons = ImGui::BeginMenu("Lessons");
+  ctx.app.mark("menu Lessons");
+  if (open_lessons) {
     ImGui::TextDisabled("Each runs from a fresh machine, line by line.");
     ImGui::Separator();
     for (size_t i = 0; i < shell::kLessonCount; ++i) {
       std::string label = std::to_string(i + 1) + (i < 9 ? ".  " : ". ") + shell::lesson_title(shell::kLessons[i]);
       if (ImGui::MenuItem(label.c_str())) run = "lesson " + std::to_string(i + 1);
+      ctx.app.mark("lesson " + std::to_string(i + 1));
     }
     ImGui::EndMenu();
   }
-  if (ImGui::BeginMenu("Machine")) {
+  const bool open_machine = ImGui::BeginMenu("Machine");
+  ctx.app.mark("menu Machine");
+  if (open_machine) {
     if (ImGui::MenuItem("Reset", "reset")) run = "reset";
-    if (ImGui::MenuItem("Undo the last line", "undo")) run = "undo";
+    ctx.app.mark("item Reset");
+    if (ImGui::MenuItem("Undo the last step", "undo")) run = "undo";
+    ctx.app.mark("item Undo the last step");
+    if (ImGui::MenuItem("Redo", "redo")) run = "redo";
+    ctx.app.mark("item Redo");
     ImGui::Separator();
     if (ImGui::MenuItem("Processes", "ps")) run = "ps";
+    ctx.app.mark("item Processes");
     if (ImGui::MenuItem("Memory use", "free")) run = "free";
+    ctx.app.mark("item Memory use");
     if (ImGui::MenuItem("Address space", "cat /proc/self/maps")) run = "cat /proc/self/maps";
+    ctx.app.mark("item Address space");
     ImGui::Separator();
     if (ImGui::MenuItem("Copy the log")) ImGui::SetClipboardText(p.text().c_str());
+    ctx.app.mark("item Copy the log");
     if (ImGui::MenuItem("Clear the log")) p.clear();
+    ctx.app.mark("item Clear the log");
     ImGui::EndMenu();
   }
-  if (ImGui::BeginMenu("Help")) {
+  const bool open_view = ImGui::BeginMenu("View");
+  ctx.app.mark("menu View");
+  if (open_view) {
+    // How the page is laid out: not the session's business, so not a shell line.
+    const Layout l = ctx.app.layout();
+    if (ImGui::MenuItem("Automatic layout", nullptr, l == Layout::Auto)) ctx.app.set_layout(Layout::Auto);
+    ctx.app.mark("item Automatic layout");
+    if (ImGui::MenuItem("Full layout (1280x800 and up)", nullptr, l == Layout::Full)) ctx.app.set_layout(Layout::Full);
+    ctx.app.mark("item Full layout (1280x800 and up)");
+    if (ImGui::MenuItem("Compact layout (small windows)", nullptr, l == Layout::Compact))
+      ctx.app.set_layout(Layout::Compact);
+    ctx.app.mark("item Compact layout (small windows)");
+    ImGui::EndMenu();
+  }
+  const bool open_help = ImGui::BeginMenu("Help");
+  ctx.app.mark("menu Help");
+  if (open_help) {
     if (ImGui::MenuItem("Everything the shell knows", "help")) run = "help";
+    ctx.app.mark("item Everything the shell knows");
     if (ImGui::MenuItem("The expression language", "help expressions")) run = "help expressions";
+    ctx.app.mark("item The expression language");
     ImGui::EndMenu();
   }
   ImGui::EndMenuBar();

@@ -128,10 +128,10 @@ void draw_vmas(VmaPanel& p, PanelContext& ctx) {
       std::snprintf(label, sizeof label, pid == ctx.pid ? "[%d]" : "%d", pid);
       if (pid == ctx.pid) {
         ImGui::TextUnformatted(label);
-      } else if (ImGui::SmallButton(label)) {
-        ctx.app.exec("use " + std::to_string(pid));
-      } else if (ImGui::IsItemHovered()) {
-        ImGui::SetTooltip("use %d: show process %d and run lines as it", pid, pid);
+      } else {
+        if (ImGui::SmallButton(label)) ctx.app.exec("use " + std::to_string(pid));
+        ctx.app.mark("pid " + std::to_string(pid));
+        if (ImGui::IsItemHovered()) ImGui::SetTooltip("use %d: show process %d and run lines as it", pid, pid);
       }
     }
   }

@@ -2,7 +2,7 @@
 // pasted line lands in the input to be edited, and "Copy the log" puts the log there.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { useBrowser, saveArtifact } from './harness.mjs';
+import { useBrowser, saveArtifact, clickTarget } from './harness.mjs';
 
 const env = useBrowser();
 
@@ -57,9 +57,8 @@ test('"Copy the log" in the Machine menu puts the console text on the clipboard'
   const { page, context, errors } = await open();
   await page.evaluate(() => window.vmplay.exec('x = 0x1234'));
   await page.evaluate(() => navigator.clipboard.writeText('nothing yet'));
-  await page.mouse.click(100, 35);   // Machine
-  await page.waitForTimeout(250);
-  await page.mouse.click(110, 170);  // Copy the log
+  await clickTarget(page, 'menu Machine');
+  await clickTarget(page, 'item Copy the log');
   await page.waitForFunction(async () => (await navigator.clipboard.readText()) !== 'nothing yet', null, { timeout: 5000 });
   const copied = await page.evaluate(() => navigator.clipboard.readText());
   assert.match(copied, /^# vmplay: a Linux virtual-memory playground\.$/m);

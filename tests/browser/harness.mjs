@@ -99,3 +99,17 @@ export function useBrowser() {
   });
   return env;
 }
+
+// The screen rectangle [x0, y0, x1, y1] of an item the page named (App::mark): a tab,
+// a menu, a button, a row. Waits until it is drawn.
+export async function target(page, name, timeout = 5000) {
+  const h = await page.waitForFunction((n) => (window.vmplay.ui().targets || {})[n] || null, name, { timeout });
+  return h.jsonValue();
+}
+
+// Clicks the middle of a named item (see target).
+export async function clickTarget(page, name, timeout = 5000) {
+  const r = await target(page, name, timeout);
+  await page.mouse.click((r[0] + r[2]) / 2, (r[1] + r[3]) / 2);
+  return r;
+}

@@ -2,7 +2,7 @@
 // state through window.vmplay.state(), check the canvas shows something.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { useBrowser, openVmplay, distinctColours, saveArtifact } from './harness.mjs';
+import { useBrowser, openVmplay, distinctColours, saveArtifact, clickTarget } from './harness.mjs';
 
 const env = useBrowser();
 
@@ -112,7 +112,7 @@ test('clicking a pid above the VMA table runs `use N` and every panel follows', 
   const { page, errors } = await openVmplay(env.browser, env.server.url);
   await page.evaluate(() => window.vmplay.exec('fork()'));
   await page.waitForTimeout(200);
-  await page.mouse.click(667, 57);  // the "2" after "pids: [1]"
+  await clickTarget(page, 'pid 2');  // the "2" after "pids: [1]"
   await page.waitForFunction(() => window.vmplay.state().current_pid === 2, null, { timeout: 5000 });
   const out = await page.evaluate(() => window.vmplay.exec('getpid()'));
   assert.equal(out, 'getpid() = 2\n');

@@ -257,8 +257,13 @@ TEST_CASE("errors: shell commands") {
       {{}, "config ram x", "ram wants a number of 4 KiB frames from 16 to 65536, got 'x'", 11},
       {{}, "config aslr x", "aslr wants a seed (a number) or off, got 'x'", 12},
       {{}, "config foo bar", "unknown setting 'foo' (ram, aslr, verbosity)", 7},
-      {{}, "undo", "nothing to undo", 0},
-      {{"x = 1", "undo"}, "undo", "nothing to undo", 0},
+      {{}, "undo", "nothing to undo: this is the start of the timeline", 0},
+      {{"x = 1", "undo"}, "undo", "nothing to undo: this is the start of the timeline", 0},
+      {{}, "redo", "nothing to redo: this is the newest step of the timeline", 0},
+      {{}, "goto", "goto takes a step of the timeline: goto 3 (timeline lists them)", 0},
+      {{}, "goto 1", "no step 1: the timeline has steps 0 to 0", 5},
+      {{}, "goto -1", "goto wants a step number, got '-1'", 5},
+      {{}, "redo now", "redo takes nothing after it", 5},
   });
 }
 

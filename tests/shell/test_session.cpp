@@ -261,15 +261,87 @@ TEST_CASE("session: undo goes back one changing line at a time, exactly") {
   run(s, kMmap);
   std::string s1 = machine(s);
   run(s, "p[0] = 1");
-  run(s, "cat /proc/self/maps");
-  run(s, "help");  // changes nothing: leaves no snapshot
-  CHECK(run(s, "undo").lines[0].text == "undone: cat /proc/self/maps");
+  run(s, "cat /proc/self/maps");  // reads no file into the page cache: not a step
+  run(s, "help");  // changes nothing: not a step
   CHECK(run(s, "undo").lines[0].text == "undone: p[0] = 1");
   CHECK(machine(s) == s1);
   s.exec("p[0] = 300");  // refused: no snapshot either
   run(s, "undo");
   CHECK(machine(s) == s0);
-  CHECK(s.exec("undo").error_message == "nothing to undo");
+  CHECK(s.exec("undo").error_message == "nothing to undo: this is the start of the timeline");
+}
+
+TEST_CASE("session: redo and goto move along the timeline; a new line drops the steps ahead") {
+  Session s(kEmpty);
+  std::vector<std::string> states{machine(s)};
+  const char* lines[] = {kMmap, "p[0] = 1", "fork()", "[pid 2] p[0] = 2", "munmap(p, 4096)"};
+  for (const char* l : lines) {
+    run(s, l);
+    states.push_back(machine(s));
+  }
+  REQUIRE(s.timeline().size() == 6);
+  CHECK(s.timeline_pos() == 5);
+  CHECK(s.timeline()[2].label == "p[0] = 1");
+  CHECK(s.timeline()[0].label == "start: an empty process");
+  // Every step, in any order, gives back exactly the state after it.
+  for (size_t n : {2u, 0u, 5u, 3u, 1u, 4u}) {
+    Output o = run(s, "goto " + std::to_string(n));
+    CHECK(s.timeline_pos() == n);
+    CHECK(machine(s) == states[n]);
+    CHECK(o.lines[0].text == "at step " + std::to_string(n) + " of 5: " + s.timeline()[n].label);
+  }
+  run(s, "goto 2");
+  CHECK(run(s, "redo").lines[0].text == "at step 3 of 5: fork()");
+  CHECK(machine(s) == states[3]);
+  CHECK(run(s, "undo").lines[0].text == "undone: fork()");
+  // The highlight after a move is what the step did: p[0] = 1 faulted.
+  bool fault = false;
+  for (const auto& e : s.last_events()) fault |= e.kind == vmplay::engine::EventKind::Fault;
+  CHECK(fault);
+  // A line that changes nothing keeps the steps ahead; one that changes something drops them.
+  run(s, "cat /proc/self/status");
+  CHECK(s.timeline().size() == 6);
+  run(s, "p[4096] = 7");
+  CHECK(s.timeline().size() == 4);
+  CHECK(s.timeline_pos() == 3);
+  CHECK(s.exec("redo").error_message == "nothing to redo: this is the newest step of the timeline");
+  CHECK(s.exec("goto 4").error_message == "no step 4: the timeline has steps 0 to 3");
+  CHECK(s.exec("goto x").error_message == "goto wants a step number, got 'x'");
+  CHECK(s.exec("undo 2").error_message == "undo takes nothing after it");
+  // Fault counters are counted through the session, so they go back with the state.
+  CHECK(s.timeline()[3].faults_minor == 2);
+  CHECK(s.timeline()[1].faults_minor == 0);
+}
+
+TEST_CASE("session: a value shown between steps does not change a replayed _") {
+  Session s(kEmpty);
+  run(s, kMmap);
+  run(s, "0x1000");  // shown, not a step: but later lines may use _
+  run(s, "q = _ + 1");
+  for (int i = 0; i < 10; ++i) run(s, "p[" + std::to_string(i) + "] = 1");  // past a checkpoint
+  run(s, "goto 1");
+  run(s, "goto 12");
+  CHECK(s.variables().at("q") == 0x1001);
+}
+
+TEST_CASE("session: a lesson is steps on the timeline: a fresh machine, then its lines") {
+  Session s;
+  run(s, "x = 5");
+  run(s, "lesson 2");
+  const auto& t = s.timeline();
+  REQUIRE(t.size() > 4);
+  CHECK(t[2].label.rfind("lesson 02-", 0) == 0);
+  CHECK(t[2].label.find(": a fresh machine") != std::string::npos);
+  CHECK(t[2].line == "reset()");
+  std::string end = machine(s);
+  run(s, "goto 1");
+  CHECK(s.variables().at("x") == 5);
+  run(s, "goto " + std::to_string(t.size() - 1));
+  CHECK(machine(s) == end);
+  // timeline lists the steps, the current one marked.
+  Output o = run(s, "timeline");
+  CHECK(o.lines[0].text == "  0  start: pid 1 runs /home/user/a.out, stopped at main()");
+  CHECK(o.lines[t.size() - 1].text.rfind("> " + std::to_string(t.size() - 1) + "  ", 0) == 0);
 }
 
 TEST_CASE("session: processes, inspection and settings commands") {
@@ -401,20 +473,19 @@ TEST_CASE("session: memset, memcpy and strcpy return dst; *(p + 8) is an address
   CHECK(s.exec("MAP_SHARED = memset(p, 0, 1)").error_message == "'MAP_SHARED' is a constant and cannot be assigned");
 }
 
-TEST_CASE("session: above the VMA limit lines leave no undo snapshot, and undo says why") {
+TEST_CASE("session: above the VMA limit lines leave no checkpoint, and undo replays from an earlier one") {
   SessionConfig cfg = kEmpty;
   cfg.undo_vma_limit = 4;
   Session s(cfg);
-  for (int i = 0; i < 4; ++i)
+  std::vector<std::string> states{machine(s)};
+  for (int i = 0; i < 12; ++i) {
     run(s, "mmap(" + std::to_string(0x600000000 + i * 0x2000) + ", 4096, PROT_READ, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0)");
-  CHECK(run(s, "undo").lines[0].text.rfind("undone: mmap(", 0) == 0);  // 3 VMAs before it: snapshotted
-  run(s, "mmap(0x600006000, 4096, PROT_READ, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0)");
-  run(s, "mmap(0x600010000, 4096, PROT_READ, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0)");  // 4 before: still
-  run(s, "mmap(0x600020000, 4096, PROT_READ, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0)");  // 5 before: none
-  Output o = s.exec("undo");
-  CHECK(o.error_message ==
-        "nothing to undo: lines leave no snapshot while the machine has more than 4 VMAs (each would copy them all)");
-  run(s, "munmap(0x600000000, 0x100000)");  // 6 VMAs before it: none, but now there are 0
-  run(s, "mmap(0x600000000, 4096, PROT_READ, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0)");
-  CHECK(run(s, "undo").lines[0].text.rfind("undone: mmap(", 0) == 0);
+    states.push_back(machine(s));
+  }
+  // Steps 8 and 12 would be checkpoints, but there are more than 4 VMAs by then: undo
+  // replays from the start.
+  for (int n = 11; n >= 0; --n) {
+    CHECK(run(s, "undo").lines[0].text.rfind("undone: mmap(", 0) == 0);
+    CHECK(machine(s) == states[static_cast<size_t>(n)]);
+  }
 }
