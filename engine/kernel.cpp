@@ -860,4 +860,28 @@ std::vector<Kernel::PteView> Kernel::ptes(Pid pid) const {
   return out;
 }
 
+std::vector<Kernel::PteView> Kernel::ptes(Pid pid, uint64_t start, uint64_t end) const {
+  std::vector<PteView> out;
+  const Process* p = process(pid);
+  if (!p || p->state != ProcState::Running || start >= end) return out;
+  // The VMAs that overlap the range: the one holding start (if any), then those after it.
+  auto it = p->mm.vmas.upper_bound(start);
+  if (it != p->mm.vmas.begin() && std::prev(it)->second.end > start) --it;
+  for (; it != p->mm.vmas.end() && it->second.start < end; ++it) {
+    const Vma& v = it->second;
+    tables(*p).for_each_pte(std::max(v.start, start), std::min(v.end, end), [&](uint64_t addr, PteSlot, uint64_t e) {
+      out.push_back({addr, e});
+    });
+  }
+  return out;
+}
+
+std::vector<Kernel::Mapper> Kernel::mappers(Pfn pfn) const {
+  std::vector<Mapper> out;
+  for (Pid pid : pids())
+    for (const PteView& pte : ptes(pid))
+      if (pte_present(pte.entry) && pte_pfn(pte.entry) == pfn) out.push_back({pid, pte.addr});
+  return out;
+}
+
 }  // namespace vmplay::engine

@@ -229,6 +229,15 @@ class Kernel {
     uint64_t entry;
   };
   std::vector<PteView> ptes(Pid pid) const;
+  // Only those for addresses in [start, end).
+  std::vector<PteView> ptes(Pid pid, uint64_t start, uint64_t end) const;
+  // The reverse map of a frame: every process and virtual address whose PTE maps it,
+  // found by walking every running process's page tables (exact, but not cheap).
+  struct Mapper {
+    Pid pid;
+    uint64_t addr;
+  };
+  std::vector<Mapper> mappers(Pfn pfn) const;
 
   // ---- events ----
   const std::vector<Event>& events() const { return events_; }

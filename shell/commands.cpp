@@ -49,7 +49,8 @@ constexpr HelpTopic kHelp[] = {
     {"smaps", "the /proc/PID/smaps entry of the VMA that holds an address\n  smaps p"},
     {"pagemap", "the /proc/PID/pagemap entries of a range, decoded: pagemap(addr, length)\n  pagemap(p, 8192)"},
     {"processes", "use N (run lines as pid N), ps, [pid N] line (one line as pid N)\n  use 2"},
-    {"inspect", "pmap [-x] [N], frames, free, ls [dir]\n  pmap -x"},
+    {"inspect", "pmap [-x] [N], frames (a count by use), frames PFN (one frame: owner, who maps it,\n"
+                "its contents), free, ls [dir]\n  frames 0x1a3"},
     {"config", "settings: ram FRAMES, aslr SEED|off (both reset the machine), verbosity quiet|faults|all\n  config verbosity all"},
     {"undo", "the timeline: every line that changed the machine is a step. undo steps back one,\n"
              "redo forward one, goto N returns to the state after step N, timeline lists the steps;\n"
@@ -232,6 +233,22 @@ void Session::run_command(const Stmt& st, Pid pid, Output& out) {
       std::snprintf(buf, sizeof buf, " total %15" PRIu64 "K", total * 4);
     }
     text(buf);
+  } else if (cmd == "frames" && !w.empty()) {
+    // One frame: what it is, who maps it, its contents.
+    if (w.size() != 1) return refuse(out, "frames takes one frame number: frames 0x1a3", word_span(st, 1));
+    char* end = nullptr;
+    unsigned long long n = std::strtoull(w[0].c_str(), &end, 0);
+    if (w[0].empty() || !end || *end || w[0][0] == '-')
+      return refuse(out, "frames wants a frame number (pfn), got '" + w[0] + "'", word_span(st, 0));
+    if (n >= kernel_.phys().total())
+      return refuse(out, "no frame " + w[0] + ": RAM has frames 0 to " + hex(kernel_.phys().total() - 1), word_span(st, 0));
+    const Pfn pfn{n};
+    const auto mappers = kernel_.mappers(pfn);
+    for (auto& l : describe_frame(kernel_, pfn, &mappers)) text(l);
+    const PageData& data = kernel_.phys().frame(pfn).data;
+    text(data.empty() ? "contents: all zeros (never written)" : "contents:");
+    if (!data.empty())
+      for (auto& l : hexdump_page(data, n << PAGE_SHIFT)) text(l);
   } else if (cmd == "frames") {
     uint64_t count[8] = {};
     for (const Frame& f : kernel_.phys().frames()) ++count[static_cast<size_t>(f.owner)];

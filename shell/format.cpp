@@ -5,6 +5,8 @@
 #include <cctype>
 #include <vector>
 #include <cstdio>
+#include <cstring>
+#include <array>
 
 namespace vmplay::shell {
 
@@ -508,6 +510,93 @@ std::string json_escape(std::string_view s) {
         }
     }
   }
+  return out;
+}
+
+std::vector<std::string> describe_frame(const engine::Kernel& k, engine::Pfn pfn,
+                                        const std::vector<engine::Kernel::Mapper>* mappers) {
+  using engine::FrameOwner;
+  std::vector<std::string> out;
+  const engine::Frame& f = k.phys().frame(pfn);
+  char b[256];
+  std::snprintf(b, sizeof b, "pfn 0x%" PRIx64 "   phys 0x%" PRIx64, pfn.value, pfn.value << engine::PAGE_SHIFT);
+  out.emplace_back(b);
+  switch (f.owner) {
+    case FrameOwner::Free: std::snprintf(b, sizeof b, "free: on the free list"); break;
+    case FrameOwner::Reserved: std::snprintf(b, sizeof b, "reserved: firmware and kernel, never handed out"); break;
+    case FrameOwner::ZeroPage:
+      std::snprintf(b, sizeof b, "the shared zero page: read faults on anonymous memory map it read-only");
+      break;
+    case FrameOwner::PageTable:
+      std::snprintf(b, sizeof b, "page table (%s level) of pid %" PRIu64,
+                    engine::pt_level_name(static_cast<engine::PtLevel>(f.index)), f.owner_id);
+      break;
+    case FrameOwner::Anon:
+      std::snprintf(b, sizeof b, "anonymous page of anon_vma %" PRIu64 ", first mapped at 0x%" PRIx64, f.owner_id,
+                    f.index << engine::PAGE_SHIFT);
+      break;
+    case FrameOwner::File:
+      std::snprintf(b, sizeof b, "page cache of %s, page %" PRIu64 " (file offset 0x%" PRIx64 ")",
+                    k.inode(f.owner_id) ? k.inode(f.owner_id)->display_name().c_str() : "a file", f.index,
+                    f.index << engine::PAGE_SHIFT);
+      break;
+    case FrameOwner::Shmem:
+      std::snprintf(b, sizeof b, "shmem (tmpfs) page of %s, page %" PRIu64 " (offset 0x%" PRIx64 ")",
+                    k.inode(f.owner_id) ? k.inode(f.owner_id)->display_name().c_str() : "a file", f.index,
+                    f.index << engine::PAGE_SHIFT);
+      break;
+    case FrameOwner::Vdso:
+      std::snprintf(b, sizeof b, "the kernel's %s page %" PRIu64 ": mapped into every process by execve",
+                    f.index < 6 ? "vvar" : "vDSO", f.index < 6 ? f.index : f.index - 6);
+      break;
+  }
+  out.emplace_back(b);
+  static constexpr struct {
+    uint32_t bit;
+    const char* name;
+  } kFlags[] = {
+      {engine::PG_anon, "anon"},         {engine::PG_file, "file"},         {engine::PG_shmem, "shmem"},
+      {engine::PG_dirty, "dirty"},       {engine::PG_referenced, "referenced"}, {engine::PG_active, "active"},
+      {engine::PG_lru, "lru"},           {engine::PG_swapbacked, "swapbacked"}, {engine::PG_pagetable, "pagetable"},
+      {engine::PG_zero, "zero"},         {engine::PG_mlocked, "mlocked"},   {engine::PG_reserved, "reserved"},
+      {engine::PG_anon_exclusive, "anon_exclusive"}, {engine::PG_uptodate, "uptodate"},
+  };
+  std::string flags;
+  for (const auto& fl : kFlags)
+    if (f.flags & fl.bit) flags += std::string(flags.empty() ? "" : " ") + fl.name;
+  out.push_back("refcount " + std::to_string(f.refcount) + "   mapcount " + std::to_string(f.mapcount) + "   flags " +
+                (flags.empty() ? "none" : flags));
+  if (mappers) {
+    if (mappers->empty()) {
+      out.emplace_back("mapped by no page table");
+    } else {
+      out.emplace_back("mapped by " + std::to_string(mappers->size()) + (mappers->size() == 1 ? " PTE:" : " PTEs:"));
+      for (const auto& m : *mappers) {
+        std::snprintf(b, sizeof b, "  pid %d at 0x%" PRIx64, m.pid, m.addr);
+        out.emplace_back(b);
+      }
+    }
+  }
+  return out;
+}
+
+std::vector<std::string> hexdump_page(const engine::PageData& data, uint64_t base) {
+  std::vector<std::string> out;
+  std::array<uint8_t, engine::kPageSize> zeros{};
+  const uint8_t* bytes = data.empty() ? zeros.data() : data.data();
+  bool squeezed = false;
+  for (size_t off = 0; off < engine::kPageSize; off += 16) {
+    if (off > 0 && std::memcmp(bytes + off, bytes + off - 16, 16) == 0) {
+      if (!squeezed) out.emplace_back("*");
+      squeezed = true;
+      continue;
+    }
+    squeezed = false;
+    out.push_back(format_hexdump_line(base + off, bytes + off, 16));
+  }
+  char end[24];
+  std::snprintf(end, sizeof end, "%012" PRIx64, base + engine::kPageSize);
+  out.emplace_back(end);
   return out;
 }
 

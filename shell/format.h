@@ -42,6 +42,14 @@ std::string format_hexdump_line(uint64_t addr, const uint8_t* bytes, size_t n);
 // `mapped` tells "not present" (in a VMA) from "not mapped" for an absent page.
 std::string format_pagemap_entry(uint64_t addr, uint64_t entry, bool mapped);
 
+// What a frame is, in a few lines: its number and physical address, who owns it and
+// why, refcount/mapcount/flags, and (with `mappers`) every pid and address mapping it.
+std::vector<std::string> describe_frame(const engine::Kernel& k, engine::Pfn pfn,
+                                        const std::vector<engine::Kernel::Mapper>* mappers);
+// A page as `hexdump -C` prints it, addresses from `base`: identical lines after the
+// first squeezed to "*", the address past the end last. Empty contents are all zeros.
+std::vector<std::string> hexdump_page(const engine::PageData& data, uint64_t base);
+
 // A string's contents for a JSON string literal (quotes, backslashes, control bytes).
 std::string json_escape(std::string_view s);
 

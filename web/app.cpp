@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <chrono>
 #include <cstdio>
 
 #include "imgui.h"
@@ -38,13 +39,16 @@ std::string App::ui_json() const {
   j += compact_ ? "compact" : "full";
   j += "\",\"front\":\"";
   j += view_name(front_[0]);
-  j += "\",\"vmas\":{\"first_row\":" + std::to_string(vmas_.first_row) + ",\"last_row\":" +
-       std::to_string(vmas_.last_row) + "}";
+  j += "\",\"vmas\":" + vmas_ui_json(vmas_);
+  j += ",\"frames\":" + frames_ui_json(frames_);
   j += ",\"pagetables\":" + pagetables_ui_json(pagetables_);
   j += ",\"processes\":" + processes_ui_json(processes_);
   j += ",\"files\":" + files_ui_json(files_);
+  const shell::TimelineEntry& now = session_.timeline()[session_.timeline_pos()];
   j += ",\"timeline\":{\"pos\":" + std::to_string(session_.timeline_pos()) +
-       ",\"steps\":" + std::to_string(session_.timeline().size()) + "}";
+       ",\"steps\":" + std::to_string(session_.timeline().size()) + ",\"faults\":{\"minor\":" +
+       std::to_string(now.faults_minor) + ",\"major\":" + std::to_string(now.faults_major) + ",\"cow\":" +
+       std::to_string(now.faults_cow) + "}}";
   j += ",\"targets\":{";
   for (size_t i = 0; i < shown_targets_.size(); ++i) {
     const Target& t = shown_targets_[i];
@@ -146,8 +150,8 @@ void App::update_frames_of_vma() {
   auto it = p->mm.vmas.find(hl_.shown_vma_start);
   if (it == p->mm.vmas.end()) return;
   const engine::Vma& v = it->second;
-  for (const auto& pte : k.ptes(pid)) {
-    if (pte.addr < v.start || pte.addr >= v.end || !engine::pte_present(pte.entry)) continue;
+  for (const auto& pte : k.ptes(pid, v.start, v.end)) {
+    if (!engine::pte_present(pte.entry)) continue;
     uint64_t pfn = engine::pte_pfn(pte.entry).value;
     if (pfn < hl_.frame_of_vma.size()) hl_.frame_of_vma[static_cast<size_t>(pfn)] = 1;
   }
@@ -227,16 +231,32 @@ std::string App::perf_json() const {
   double sum = 0;
   for (double x : v) sum += x;
   char head[256];
-  std::snprintf(head, sizeof head, "{\"frames\":%zu,\"mean_ms\":%.3f,\"p50_ms\":%.3f,\"p95_ms\":%.3f,\"max_ms\":%.3f,\"recent_ms\":[",
+  std::snprintf(head, sizeof head, "{\"frames\":%zu,\"mean_ms\":%.3f,\"p50_ms\":%.3f,\"p95_ms\":%.3f,\"max_ms\":%.3f,",
                 v.size(), v.empty() ? 0.0 : sum / static_cast<double>(v.size()), pct(0.5), pct(0.95),
                 sorted.empty() ? 0.0 : sorted.back());
   std::string out = head;
+  out += "\"views_ms\":{";
+  for (View view : kAllViews) {
+    char b[64];
+    std::snprintf(b, sizeof b, "%s\"%s\":%.3f", view == View::AddressSpace ? "" : ",", view_name(view),
+                  view_ms_[static_cast<size_t>(view)]);
+    out += b;
+  }
+  out += "},\"recent_ms\":[";
   for (size_t i = 0; i < v.size(); ++i) {
     char b[32];
     std::snprintf(b, sizeof b, "%s%.3f", i ? "," : "", v[i]);
     out += b;
   }
   return out + "]}";
+}
+
+void App::timed_view(View v, PanelContext& ctx) {
+  const auto t0 = std::chrono::steady_clock::now();
+  draw_view(v, ctx);
+  const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  double& slot = view_ms_[static_cast<size_t>(v)];
+  slot = std::max(ms, slot * 0.98);  // the slowest recent frame, fading
 }
 
 void App::draw_view(View v, PanelContext& ctx) {
@@ -274,7 +294,7 @@ void App::draw_full(float width, float height, PanelContext& ctx) {
   const float shell_h = std::floor(height * 0.58f);
   const float right_x = left_w + gap;
   const float right_w = std::max(width - right_x, 1.0f);
-  const float top_h = std::floor(height * 0.40f);
+  const float top_h = std::floor(height * 0.44f);
   const float bottom_y = top_h + gap;
   const float bottom_h = std::max(height - bottom_y, 1.0f);
   const float pt_w = std::floor((right_w - gap) * 0.5f);
@@ -290,13 +310,14 @@ void App::draw_full(float width, float height, PanelContext& ctx) {
   ImGui::SetNextWindowSize(ImVec2(left_w, std::max(height - shell_h - gap, 1.0f)));
   if (ImGui::Begin("###lowerleft", nullptr, kFixed | ImGuiWindowFlags_NoTitleBar)) {
     if (ImGui::BeginTabBar("lowerleft")) {
+      const View wanted = front_[1];
       for (View v : {View::Timeline, View::Processes, View::Files, View::Stats}) {
-        const ImGuiTabItemFlags f = front_request_ && front_[1] == v ? ImGuiTabItemFlags_SetSelected : 0;
+        const ImGuiTabItemFlags f = front_request_ && wanted == v ? ImGuiTabItemFlags_SetSelected : 0;
         const bool open = ImGui::BeginTabItem(view_title(v), nullptr, f);
         mark(std::string("tab ") + view_name(v));
         if (open) {
           front_[1] = v;
-          draw_view(v, ctx);
+          timed_view(v, ctx);
           ImGui::EndTabItem();
         }
       }
@@ -309,18 +330,18 @@ void App::draw_full(float width, float height, PanelContext& ctx) {
   ImGui::SetNextWindowSize(ImVec2(right_w, top_h));
   char title[96];
   std::snprintf(title, sizeof title, "Address space of pid %d  (/proc/%d/maps)###vmas", ctx.pid, ctx.pid);
-  if (ImGui::Begin(title, nullptr, kFixed)) draw_vmas(vmas_, ctx);
+  if (ImGui::Begin(title, nullptr, kFixed)) timed_view(View::AddressSpace, ctx);
   ImGui::End();
 
   std::snprintf(title, sizeof title, "Page tables of pid %d###pagetables", ctx.pid);
   ImGui::SetNextWindowPos(ImVec2(right_x, bottom_y));
   ImGui::SetNextWindowSize(ImVec2(pt_w, bottom_h));
-  if (ImGui::Begin(title, nullptr, kFixed)) draw_pagetables(pagetables_, ctx);
+  if (ImGui::Begin(title, nullptr, kFixed)) timed_view(View::PageTables, ctx);
   ImGui::End();
 
   ImGui::SetNextWindowPos(ImVec2(right_x + pt_w + gap, bottom_y));
   ImGui::SetNextWindowSize(ImVec2(std::max(right_w - pt_w - gap, 1.0f), bottom_h));
-  if (ImGui::Begin("Physical frames###frames", nullptr, kFixed)) draw_frames(frames_, ctx);
+  if (ImGui::Begin("Physical frames###frames", nullptr, kFixed)) timed_view(View::Frames, ctx);
   ImGui::End();
 }
 
@@ -332,8 +353,9 @@ void App::draw_compact(float width, float height, PanelContext& ctx) {
   ImGui::SetNextWindowSize(ImVec2(width, views_h));
   if (ImGui::Begin("###views", nullptr, kFixed | ImGuiWindowFlags_NoTitleBar)) {
     if (ImGui::BeginTabBar("views", ImGuiTabBarFlags_FittingPolicyScroll)) {
+      const View wanted = front_[0];
       for (View v : kAllViews) {
-        const ImGuiTabItemFlags f = front_request_ && front_[0] == v ? ImGuiTabItemFlags_SetSelected : 0;
+        const ImGuiTabItemFlags f = front_request_ && wanted == v ? ImGuiTabItemFlags_SetSelected : 0;
         char label[64];
         if (v == View::AddressSpace)
           std::snprintf(label, sizeof label, "Address space (pid %d)###%s", ctx.pid, view_name(v));
@@ -343,7 +365,7 @@ void App::draw_compact(float width, float height, PanelContext& ctx) {
         mark(std::string("tab ") + view_name(v));
         if (open) {
           front_[0] = v;
-          draw_view(v, ctx);
+          timed_view(v, ctx);
           ImGui::EndTabItem();
         }
       }

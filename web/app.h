@@ -117,6 +117,8 @@ class App {
   View front_[2] = {View::AddressSpace, View::Timeline};  // the selected tab: compact, full's lower-left
   bool front_request_ = false;  // select front_ on the next frame
   std::vector<double> frame_ms_;  // a ring of the last kPerfFrames frame times
+  double view_ms_[kViewCount + 1] = {};   // per view (and the shell): the slowest recent frame
+  void timed_view(View v, PanelContext& ctx);
   size_t frame_next_ = 0;
   static constexpr size_t kPerfFrames = 120;
   struct Target {

@@ -7,6 +7,7 @@
 #include <cstdio>
 
 #include "imgui.h"
+#include "shell/format.h"
 #include "web/app.h"
 
 namespace vmplay::web {
@@ -72,61 +73,124 @@ void legend_item(ImU32 fill, ImU32 outline, const char* label, uint64_t count, b
   ImGui::SameLine(0.0f, 14.0f);
 }
 
-void frame_tooltip(const engine::Kernel& k, uint64_t pfn) {
-  const Frame& f = k.phys().frames()[static_cast<size_t>(pfn)];
-  ImGui::BeginTooltip();
-  ImGui::Text("pfn 0x%" PRIx64 "   phys 0x%" PRIx64, pfn, pfn << engine::PAGE_SHIFT);
-  ImGui::Separator();
-  switch (f.owner) {
-    case FrameOwner::Free: ImGui::TextUnformatted("free: on the free list"); break;
-    case FrameOwner::Reserved: ImGui::TextUnformatted("reserved: firmware and kernel, never handed out"); break;
-    case FrameOwner::ZeroPage:
-      ImGui::TextUnformatted("the shared zero page: read faults on anonymous memory map it read-only");
-      break;
-    case FrameOwner::PageTable:
-      ImGui::Text("page table (%s level) of pid %" PRIu64,
-                  engine::pt_level_name(static_cast<engine::PtLevel>(f.index)), f.owner_id);
-      break;
-    case FrameOwner::Anon:
-      ImGui::Text("anonymous page of anon_vma %" PRIu64, f.owner_id);
-      ImGui::Text("maps virtual address 0x%" PRIx64, f.index << engine::PAGE_SHIFT);
-      break;
-    case FrameOwner::File:
-      ImGui::Text("page cache of inode %" PRIu64 ", page %" PRIu64 " (file offset 0x%" PRIx64 ")", f.owner_id,
-                  f.index, f.index << engine::PAGE_SHIFT);
-      break;
-    case FrameOwner::Shmem:
-      ImGui::Text("shmem (tmpfs) page of inode %" PRIu64 ", page %" PRIu64 " (offset 0x%" PRIx64 ")", f.owner_id,
-                  f.index, f.index << engine::PAGE_SHIFT);
-      break;
-    case FrameOwner::Vdso:
-      ImGui::Text("the kernel's %s page %" PRIu64 ": mapped into every process by execve",
-                  f.index < 6 ? "vvar" : "vDSO", f.index < 6 ? f.index : f.index - 6);
-      break;
-  }
-  ImGui::Text("refcount %u   mapcount %u", f.refcount, f.mapcount);
-  static constexpr struct {
-    uint32_t bit;
-    const char* name;
-  } kFlags[] = {
-      {engine::PG_anon, "anon"},         {engine::PG_file, "file"},         {engine::PG_shmem, "shmem"},
-      {engine::PG_dirty, "dirty"},       {engine::PG_referenced, "referenced"}, {engine::PG_active, "active"},
-      {engine::PG_lru, "lru"},           {engine::PG_swapbacked, "swapbacked"}, {engine::PG_pagetable, "pagetable"},
-      {engine::PG_zero, "zero"},         {engine::PG_mlocked, "mlocked"},   {engine::PG_reserved, "reserved"},
-  };
-  ImGui::TextUnformatted("flags:");
-  bool any = false;
-  for (const auto& fl : kFlags)
-    if (f.flags & fl.bit) {
-      ImGui::SameLine();
-      ImGui::TextUnformatted(fl.name);
-      any = true;
+constexpr ImU32 kDirty = IM_COL32(255, 140, 40, 255);
+constexpr ImU32 kReferenced = IM_COL32(255, 255, 255, 230);
+
+// Rebuilds the reverse map and the PTE bits per frame once per command.
+void update_rmap(FramePanel& p, const engine::Kernel& k, uint64_t generation) {
+  if (p.rmap_gen == generation) return;
+  p.rmap_gen = generation;
+  const size_t n = static_cast<size_t>(k.phys().total());
+  std::vector<engine::Kernel::Mapper> all;
+  std::vector<uint32_t> count(n + 1, 0);
+  p.pte_bits.assign(n, 0);
+  std::vector<std::pair<uint64_t, engine::Kernel::Mapper>> by_pfn;
+  for (engine::Pid pid : k.pids())
+    for (const auto& pte : k.ptes(pid)) {
+      if (!engine::pte_present(pte.entry)) continue;
+      const uint64_t pfn = engine::pte_pfn(pte.entry).value;
+      if (pfn >= n) continue;
+      by_pfn.push_back({pfn, {pid, pte.addr}});
+      const auto bits = engine::decode_entry(pte.entry);
+      p.pte_bits[static_cast<size_t>(pfn)] |= static_cast<uint8_t>((bits.accessed ? 1 : 0) | (bits.dirty ? 2 : 0));
     }
-  if (!any) {
-    ImGui::SameLine();
-    ImGui::TextDisabled("none");
+  std::stable_sort(by_pfn.begin(), by_pfn.end(), [](const auto& x, const auto& y) { return x.first < y.first; });
+  p.rmap.clear();
+  p.rmap.reserve(by_pfn.size());
+  p.rmap_begin.assign(n + 1, 0);
+  for (const auto& [pfn, m] : by_pfn) {
+    ++p.rmap_begin[static_cast<size_t>(pfn) + 1];
+    p.rmap.push_back(m);
   }
+  for (size_t i = 0; i < n; ++i) p.rmap_begin[i + 1] += p.rmap_begin[i];
+}
+
+std::vector<engine::Kernel::Mapper> mappers_of(const FramePanel& p, uint64_t pfn) {
+  if (pfn + 1 >= p.rmap_begin.size()) return {};
+  return {p.rmap.begin() + p.rmap_begin[static_cast<size_t>(pfn)], p.rmap.begin() + p.rmap_begin[static_cast<size_t>(pfn) + 1]};
+}
+
+void frame_tooltip(FramePanel& p, const engine::Kernel& k, uint64_t pfn) {
+  auto mappers = mappers_of(p, pfn);
+  p.hovered_mappers = mappers.size();
+  // A frame mapped hundreds of times (the zero page after a big read) lists the first few.
+  constexpr size_t kShown = 12;
+  const size_t all = mappers.size();
+  if (all > kShown) mappers.resize(kShown);
+  ImGui::BeginTooltip();
+  auto lines = shell::describe_frame(k, engine::Pfn{pfn}, &mappers);
+  for (size_t i = 0; i < lines.size(); ++i) {
+    if (i == 1) ImGui::Separator();
+    ImGui::TextUnformatted(lines[i].c_str());
+  }
+  if (all > kShown) ImGui::TextDisabled("  ... and %zu more", all - kShown);
+  const uint8_t bits = pfn < p.pte_bits.size() ? p.pte_bits[static_cast<size_t>(pfn)] : 0;
+  if (bits)
+    ImGui::TextDisabled("a PTE mapping it has %s", bits == 3 ? "Accessed and Dirty set" : bits == 1 ? "Accessed set" : "Dirty set");
+  ImGui::TextDisabled("click: its contents (runs frames 0x%" PRIx64 ")", pfn);
   ImGui::EndTooltip();
+}
+
+void legend_mark(ImU32 col, bool corner, const char* label) {
+  const float s = ImGui::GetTextLineHeight() * 0.75f;
+  const float w = s + 4.0f + ImGui::CalcTextSize(label).x;
+  if (ImGui::GetCursorPosX() + w > ImGui::GetContentRegionMax().x) ImGui::NewLine();
+  ImVec2 pos = ImGui::GetCursorScreenPos();
+  const float y = pos.y + (ImGui::GetTextLineHeight() - s) * 0.5f;
+  ImDrawList* dl = ImGui::GetWindowDrawList();
+  dl->AddRectFilled(ImVec2(pos.x, y), ImVec2(pos.x + s, y + s), owner_colour(FrameOwner::Anon));
+  const float m = std::floor(s * 0.45f);
+  if (corner)
+    dl->AddTriangleFilled(ImVec2(pos.x + s - m, y), ImVec2(pos.x + s, y), ImVec2(pos.x + s, y + m), col);
+  else
+    dl->AddRectFilled(ImVec2(pos.x + 1, y + s - 1 - m * 0.6f), ImVec2(pos.x + 1 + m * 0.6f, y + s - 1), col);
+  ImGui::Dummy(ImVec2(s, s));
+  ImGui::SameLine(0.0f, 4.0f);
+  ImGui::TextUnformatted(label);
+  ImGui::SameLine(0.0f, 14.0f);
+}
+
+void legend_text(const char* label, const char* tip) {
+  const float w = ImGui::CalcTextSize(label).x;
+  if (ImGui::GetCursorPosX() + w > ImGui::GetContentRegionMax().x) ImGui::NewLine();
+  ImGui::TextDisabled("%s", label);
+  if (ImGui::IsItemHovered()) ImGui::SetTooltip("%s", tip);
+  ImGui::SameLine(0.0f, 14.0f);
+}
+
+// The selected frame's contents as `hexdump -C` shows them, with what the frame is.
+void draw_dump(FramePanel& p, const engine::Kernel& k, uint64_t generation) {
+  const uint64_t pfn = static_cast<uint64_t>(p.selected);
+  if (p.selected_gen != generation || p.dump_pfn != p.selected) {
+    p.selected_gen = generation;
+    p.dump_pfn = p.selected;
+    p.selected_dump = shell::describe_frame(k, engine::Pfn{pfn}, nullptr);
+    const engine::PageData& data = k.phys().frame(engine::Pfn{pfn}).data;
+    if (data.empty()) p.selected_dump.emplace_back("contents: all zeros (never written)");
+    for (auto& l : shell::hexdump_page(data, pfn << engine::PAGE_SHIFT)) p.selected_dump.push_back(std::move(l));
+  }
+  ImGui::Separator();
+  if (ImGui::SmallButton("close")) {
+    p.selected = -1;
+    return;
+  }
+  ImGui::SameLine();
+  ImGui::TextUnformatted(p.selected_dump[0].c_str());
+  if (!ImGui::BeginChild("dump", ImVec2(0, 0), false, ImGuiWindowFlags_HorizontalScrollbar)) {
+    ImGui::EndChild();
+    return;
+  }
+  ImGuiListClipper clipper;
+  clipper.Begin(static_cast<int>(p.selected_dump.size()) - 1);
+  while (clipper.Step())
+    for (int i = clipper.DisplayStart; i < clipper.DisplayEnd; ++i) {
+      const std::string& l = p.selected_dump[static_cast<size_t>(i) + 1];
+      if (i < 2)
+        ImGui::TextDisabled("%s", l.c_str());
+      else
+        ImGui::TextUnformatted(l.c_str());
+    }
+  ImGui::EndChild();
 }
 
 }  // namespace
@@ -150,10 +214,27 @@ void draw_frames(FramePanel& p, PanelContext& ctx) {
     first = false;
   }
   ImGui::NewLine();
-  legend_item(owner_colour(FrameOwner::Free), kTouched, "touched by the last command", 0, false, true);
-  legend_item(owner_colour(FrameOwner::Free), kOfVma, "mapped by the hovered VMA", 0, false, false);
+  if (ImGui::GetContentRegionAvail().y >= 300.0f) {
+    legend_item(owner_colour(FrameOwner::Free), kTouched, "changed by the last command", 0, false, true);
+    legend_item(owner_colour(FrameOwner::Free), kOfVma, "mapped by the hovered VMA or PTE", 0, false, false);
+    legend_mark(kDirty, true, "dirty");
+    legend_mark(kReferenced, false, "referenced (a PTE's Accessed bit)");
+    legend_text("2+ refcount", "a number on a frame is its refcount when more than one holds it (shared, COW)");
+  } else {
+    // Small panels: the marks explained on demand, so the grid keeps its room.
+    legend_text("outlines and marks (?)",
+                "yellow outline: changed by the last command\n"
+                "blue outline: mapped by the hovered VMA or PTE\n"
+                "orange corner: dirty    white dot: referenced (a PTE's Accessed bit)\n"
+                "a number: the refcount, when more than one holds the frame (shared, COW)");
+  }
   ImGui::NewLine();
   ImGui::Spacing();
+  update_rmap(p, k, hl.generation);
+  // The selected frame's contents take the lower part of the panel.
+  const bool dump = p.selected >= 0 && static_cast<uint64_t>(p.selected) < n;
+  if (!dump) p.selected = -1;
+  const float dump_h = dump ? std::floor(ImGui::GetContentRegionAvail().y * 0.42f) : 0.0f;
 
   // ---- pick the grid: a power-of-two row length so row labels read as round pfns ----
   const float label_w = ImGui::CalcTextSize("0x00000 ").x;
@@ -184,7 +265,7 @@ void draw_frames(FramePanel& p, PanelContext& ctx) {
   const float gap = cell >= 10.0f ? 2.0f : 1.0f;
   const int label_every = std::max(1, static_cast<int>(std::ceil(ImGui::GetTextLineHeight() / cell)));
 
-  if (!ImGui::BeginChild("grid", ImVec2(0, 0), false, ImGuiWindowFlags_NoMove)) {
+  if (!ImGui::BeginChild("grid", ImVec2(0, -dump_h), false, ImGuiWindowFlags_NoMove)) {
     ImGui::EndChild();
     return;
   }
@@ -195,6 +276,9 @@ void draw_frames(FramePanel& p, PanelContext& ctx) {
   const bool hovered_window = ImGui::IsWindowHovered();
   const ImU32 label_col = ImGui::GetColorU32(ImGuiCol_TextDisabled);
   int64_t hovered = -1;
+  p.lit = p.touched = 0;
+  p.cell = cell;
+  p.cols = cols;
 
   ImGuiListClipper clipper;
   clipper.Begin(static_cast<int>(rows), cell);
@@ -208,6 +292,8 @@ void draw_frames(FramePanel& p, PanelContext& ctx) {
         dl->AddText(ImVec2(origin.x, origin.y + (cell - ImGui::GetTextLineHeight()) * 0.5f), label_col, label);
       }
       const float x0 = origin.x + label_w;
+      p.grid_x = x0;
+      p.grid_y = origin.y - static_cast<float>(r) * cell;
       for (uint64_t c = 0; c < cols; ++c) {
         const uint64_t pfn = row * cols + c;
         if (pfn >= n) break;
@@ -217,10 +303,29 @@ void draw_frames(FramePanel& p, PanelContext& ctx) {
         const bool of_vma = hl.shown_vma && hl.frame_of_vma_valid && pfn < hl.frame_of_vma.size() &&
                             hl.frame_of_vma[static_cast<size_t>(pfn)];
         const bool touched = pfn < hl.frame_touched.size() && hl.frame_touched[static_cast<size_t>(pfn)];
-        if (of_vma)
+        const Frame& fr = frames[static_cast<size_t>(pfn)];
+        const uint8_t bits = pfn < p.pte_bits.size() ? p.pte_bits[static_cast<size_t>(pfn)] : 0;
+        const float m = std::max(2.0f, std::floor(cell * 0.35f));
+        if ((fr.flags & engine::PG_dirty) || (bits & 2))  // a corner: dirty
+          dl->AddTriangleFilled(ImVec2(b.x - m, a.y), ImVec2(b.x, a.y), ImVec2(b.x, a.y + m), kDirty);
+        if ((fr.flags & engine::PG_referenced) || (bits & 1))  // a dot: referenced
+          dl->AddRectFilled(ImVec2(a.x + 1, b.y - 1 - std::max(1.0f, m * 0.5f)),
+                            ImVec2(a.x + 1 + std::max(1.0f, m * 0.5f), b.y - 1), kReferenced);
+        if (fr.refcount > 1 && cell >= 12.0f && fr.owner != FrameOwner::ZeroPage && fr.owner != FrameOwner::Vdso) {
+          char rc[8];
+          std::snprintf(rc, sizeof rc, "%u", std::min(fr.refcount, 99u));
+          const float fs = std::floor(cell * 0.62f);
+          dl->AddText(ImGui::GetFont(), fs, ImVec2(a.x + 2.0f, a.y), IM_COL32(20, 20, 24, 255), rc);
+        }
+        const bool lit = (hl.shown_frame && hl.shown_pfn == pfn) || of_vma;
+        p.lit += lit;
+        p.touched += touched;
+        if (lit)
           dl->AddRect(ImVec2(a.x - 1, a.y - 1), ImVec2(b.x + 1, b.y + 1), kOfVma, 0.0f, 0, 2.0f);
         else if (touched)
           dl->AddRect(ImVec2(a.x - 1, a.y - 1), ImVec2(b.x + 1, b.y + 1), kTouched, 0.0f, 0, 2.0f);
+        if (static_cast<int64_t>(pfn) == p.selected)
+          dl->AddRect(ImVec2(a.x - 2, a.y - 2), ImVec2(b.x + 2, b.y + 2), kHover, 0.0f, 0, 1.0f);
         if (hovered_window && mouse.x >= a.x && mouse.x < a.x + cell && mouse.y >= a.y && mouse.y < a.y + cell) {
           hovered = static_cast<int64_t>(pfn);
           dl->AddRect(ImVec2(a.x - 1, a.y - 1), ImVec2(b.x + 1, b.y + 1), kHover, 0.0f, 0, 2.0f);
@@ -232,12 +337,34 @@ void draw_frames(FramePanel& p, PanelContext& ctx) {
   clipper.End();
   ImGui::PopStyleVar();
 
+  p.hovered = hovered;
   if (hovered >= 0) {
     hl.hover_frame = true;
     hl.hover_pfn = static_cast<uint64_t>(hovered);
-    frame_tooltip(k, hl.hover_pfn);
+    frame_tooltip(p, k, hl.hover_pfn);
+    if (ImGui::IsMouseClicked(ImGuiMouseButton_Left)) {
+      // Through the shell, like everything the page does: the log shows it too.
+      char line[48];
+      std::snprintf(line, sizeof line, "frames 0x%" PRIx64, hl.hover_pfn);
+      p.selected = hovered;
+      ctx.app.exec(line);
+    }
   }
   ImGui::EndChild();
+  if (dump) draw_dump(p, k, hl.generation);
+}
+
+std::string frames_ui_json(const FramePanel& p) {
+  char grid[160];
+  std::snprintf(grid, sizeof grid, "\"grid\":{\"x\":%.1f,\"y\":%.1f,\"cell\":%.1f,\"cols\":%llu},",
+                static_cast<double>(p.grid_x), static_cast<double>(p.grid_y), static_cast<double>(p.cell),
+                static_cast<unsigned long long>(p.cols));
+  std::string j = std::string("{") + grid + "\"lit\":" + std::to_string(p.lit) + ",\"touched\":" +
+                  std::to_string(p.touched) + ",\"selected\":" + std::to_string(p.selected) + ",\"hovered\":" + std::to_string(p.hovered) +
+                  ",\"hovered_mappers\":" + std::to_string(p.hovered_mappers) + ",\"dump\":[";
+  for (size_t i = 0; i < p.selected_dump.size(); ++i)
+    j += (i ? ",\"" : "\"") + shell::json_escape(p.selected_dump[i]) + "\"";
+  return j + "]}";
 }
 
 }  // namespace vmplay::web

@@ -4,6 +4,8 @@
 #pragma once
 #include <cstdint>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace vmplay::web {
 
@@ -18,7 +20,12 @@ void draw_timeline(TimelinePanel& p, PanelContext& ctx);
 
 // The stats panel: /proc/meminfo's main lines, fault counters through the session,
 // and resident memory over the timeline.
-struct StatsPanel {};
+struct StatsPanel {
+  uint64_t gen = 0;
+  std::vector<std::pair<std::string, std::string>> meminfo;  // key, "1234 kB"
+  std::vector<float> rss_total, rss_pid, free_kb;             // per step, in KiB
+  int pid = -1;
+};
 
 void draw_stats(StatsPanel& p, PanelContext& ctx);
 

@@ -2,10 +2,12 @@
 
 #include <algorithm>
 #include <cinttypes>
+#include <cmath>
 #include <cstdio>
 #include <iterator>
 
 #include "imgui.h"
+#include "shell/format.h"
 #include "web/app.h"
 
 namespace vmplay::web {
@@ -37,16 +39,27 @@ bool maps_frame(const Vma& v, const engine::Frame& f) {
   }
 }
 
-bool overlaps(const Highlight::Range& r, const Vma& v) { return r.start < v.end && v.start < r.end; }
-
-// 0: untouched, 1: its pages changed, 2: the VMA itself changed.
-int change_of(const Highlight& hl, engine::Pid pid, const Vma& v) {
-  int c = 0;
+// Which VMAs the last command changed: each range is matched to the VMAs it overlaps
+// (a lookup per range), so a fork of 10,000 VMAs costs one pass, not one per row.
+void update_changes(VmaPanel& p, const Highlight& hl, engine::Pid pid, const engine::Mm& mm) {
+  if (p.changes_gen == hl.generation && p.changes_pid == pid) return;
+  p.changes_gen = hl.generation;
+  p.changes_pid = pid;
+  p.changes.clear();
   for (const auto& r : hl.vma_changed) {
-    if (r.pid != pid || !overlaps(r, v)) continue;
-    c = std::max(c, r.structural ? 2 : 1);
+    if (r.pid != pid) continue;
+    auto it = mm.vmas.upper_bound(r.start);
+    if (it != mm.vmas.begin() && std::prev(it)->second.end > r.start) --it;
+    for (; it != mm.vmas.end() && it->second.start < r.end; ++it) {
+      int& c = p.changes[it->first];
+      c = std::max(c, r.structural ? 2 : 1);
+    }
   }
-  return c;
+}
+
+int change_of(const VmaPanel& p, const Vma& v) {
+  auto it = p.changes.find(v.start);
+  return it == p.changes.end() ? 0 : it->second;
 }
 
 void flags_tooltip(const Vma& v, const Highlight& hl) {
@@ -85,7 +98,295 @@ void flags_tooltip(const Vma& v, const Highlight& hl) {
   ImGui::EndTooltip();
 }
 
+
+// ---- the map of the address space ----
+enum MapKind { kAnon, kFile, kShared, kHeap, kStack, kSpecial, kKinds };
+
+const char* const kKindNames[kKinds] = {"anonymous", "file", "shared", "heap", "stack", "special"};
+const ImU32 kKindColours[kKinds] = {IM_COL32(84, 190, 112, 255), IM_COL32(80, 150, 235, 255),
+                                    IM_COL32(230, 120, 170, 255), IM_COL32(240, 160, 60, 255),
+                                    IM_COL32(230, 90, 80, 255),   IM_COL32(200, 160, 90, 255)};
+
+int map_kind(const engine::Kernel& k, const engine::Process& proc, const Vma& v) {
+  const std::string name = k.vma_name(proc, v);
+  if (v.special != engine::Special::None || name == "[vdso]" || name == "[vvar]" || name == "[vvar_vclock]" ||
+      name == "[vsyscall]")
+    return kSpecial;
+  if (name == "[stack]" || (v.flags & engine::VM_GROWSDOWN)) return kStack;
+  if (name == "[heap]") return kHeap;
+  if (v.flags & engine::VM_MAYSHARE) return kShared;
+  if (v.inode != 0) return kFile;
+  return kAnon;
+}
+
+// Fill colour by kind, faded by permissions: writable full, read-only faded, no access dim.
+ImU32 seg_fill(int kind, uint64_t flags) {
+  ImU32 c = kKindColours[kind];
+  const unsigned alpha = (flags & engine::VM_WRITE) ? 255u : (flags & (engine::VM_READ | engine::VM_EXEC)) ? 140u : 50u;
+  return (c & ~IM_COL32_A_MASK) | (static_cast<ImU32>(alpha) << IM_COL32_A_SHIFT);
+}
+
+// Units: a VMA is 2 + log2(pages) wide, so a page and a gigabyte both show; a gap is a
+// fixed notch whatever its size (the 47-bit space is almost all gap).
+constexpr float kGapUnits = 1.5f;
+
+float vma_units(uint64_t pages) {
+  float u = 2.0f;
+  while (pages > 1) {
+    pages >>= 1;
+    u += 1.0f;
+  }
+  return u;
+}
+
+void build_map(VmaPanel& p, const engine::Kernel& k, const engine::Process& proc, float width) {
+  p.segs.clear();
+  float x = 0.0f;
+  uint64_t prev_end = 0;
+  for (const auto& [start, v] : proc.mm.vmas) {
+    if (v.start > prev_end) {
+      p.segs.push_back({x, x + kGapUnits, prev_end, v.start, -1, 0});
+      x += kGapUnits;
+    }
+    const float u = vma_units(v.pages());
+    p.segs.push_back({x, x + u, v.start, v.end, map_kind(k, proc, v), v.flags});
+    x += u;
+    prev_end = v.end;
+  }
+  constexpr uint64_t kTop = uint64_t{1} << 47;
+  if (prev_end < kTop) {
+    p.segs.push_back({x, x + kGapUnits, prev_end, kTop, -1, 0});
+    x += kGapUnits;
+  }
+  p.total_units = std::max(x, 1.0f);
+  // Pixel runs: neighbours of one colour that meet on a pixel merge, so 10,000 VMAs
+  // draw as at most a few rectangles per pixel column.
+  p.runs.clear();
+  const float scale = width / p.total_units;
+  for (const auto& sg : p.segs) {
+    if (sg.kind < 0) continue;
+    const float a = std::floor(sg.x0 * scale), b = std::max(a + 1.0f, std::floor(sg.x1 * scale));
+    const ImU32 fill = seg_fill(sg.kind, sg.flags);
+    const bool ex = (sg.flags & engine::VM_EXEC) != 0;
+    if (!p.runs.empty() && p.runs.back().fill == fill && p.runs.back().exec == ex && p.runs.back().x1 >= a) {
+      p.runs.back().x1 = std::max(p.runs.back().x1, b);
+    } else if (!p.runs.empty() && p.runs.back().x1 > a) {
+      // Sub-pixel neighbours of another colour: the pixel keeps its first owner.
+      if (b > p.runs.back().x1) p.runs.push_back({p.runs.back().x1, b, fill, ex});
+    } else {
+      p.runs.push_back({a, b, fill, ex});
+    }
+  }
+}
+
+void draw_map(VmaPanel& p, PanelContext& ctx, const engine::Process& proc) {
+  const engine::Kernel& k = ctx.session.kernel();
+  const float width = std::max(ImGui::GetContentRegionAvail().x, 50.0f);
+  const float h = std::floor(ImGui::GetTextLineHeight() * 1.3f);
+  if (p.map_gen != ctx.hl.generation || p.map_pid != ctx.pid || p.map_width != width) {
+    build_map(p, k, proc, width);
+    p.map_gen = ctx.hl.generation;
+    p.map_pid = ctx.pid;
+    p.map_width = width;
+  }
+  const ImVec2 o = ImGui::GetCursorScreenPos();
+  ImDrawList* dl = ImGui::GetWindowDrawList();
+  dl->AddRectFilled(o, ImVec2(o.x + width, o.y + h), IM_COL32(36, 39, 48, 255));
+  const float scale = width / p.total_units;
+  // Gaps: a faint zig-zag notch says "compressed".
+  for (const auto& sg : p.segs) {
+    if (sg.kind >= 0 || (sg.x1 - sg.x0) * scale < 3.0f) continue;
+    const float mx = o.x + (sg.x0 + sg.x1) * 0.5f * scale;
+    dl->AddLine(ImVec2(mx - 1.5f, o.y + 2), ImVec2(mx + 1.5f, o.y + h * 0.5f), IM_COL32(110, 115, 130, 255));
+    dl->AddLine(ImVec2(mx + 1.5f, o.y + h * 0.5f), ImVec2(mx - 1.5f, o.y + h - 2), IM_COL32(110, 115, 130, 255));
+  }
+  for (const auto& r : p.runs) {
+    dl->AddRectFilled(ImVec2(o.x + r.x0, o.y), ImVec2(o.x + r.x1, o.y + h), r.fill);
+    if (r.exec) dl->AddRectFilled(ImVec2(o.x + r.x0, o.y), ImVec2(o.x + r.x1, o.y + 3.0f), IM_COL32(255, 255, 255, 220));
+  }
+  // What the last command changed, and the hovered and selected VMAs, outlined.
+  auto outline = [&](const VmaPanel::Seg& sg, ImU32 col, float thick) {
+    const float a = std::floor(sg.x0 * scale), b = std::max(a + 1.0f, std::floor(sg.x1 * scale));
+    dl->AddRect(ImVec2(o.x + a - 1, o.y - 1), ImVec2(o.x + b + 1, o.y + h + 1), col, 0.0f, 0, thick);
+  };
+  const Highlight& hl = ctx.hl;
+  ImGui::InvisibleButton("map", ImVec2(width, h));
+  const bool hovered = ImGui::IsItemHovered();
+  ctx.app.mark("vma map");
+  p.map_hovered = -1;
+  if (hovered) {
+    const float ux = (ImGui::GetIO().MousePos.x - o.x) / scale;
+    auto it = std::upper_bound(p.segs.begin(), p.segs.end(), ux, [](float v, const VmaPanel::Seg& sg) { return v < sg.x1; });
+    if (it != p.segs.end()) p.map_hovered = static_cast<int>(it - p.segs.begin());
+  }
+  for (size_t i = 0; i < p.segs.size(); ++i) {
+    const auto& sg = p.segs[i];
+    if (sg.kind < 0) continue;
+    if (p.has_selected && sg.start == p.selected) outline(sg, IM_COL32(255, 255, 255, 255), 2.0f);
+    else if (hl.shown_vma && hl.shown_vma_start == sg.start) outline(sg, IM_COL32(70, 140, 230, 255), 2.0f);
+  }
+  for (const auto& [start, change] : p.changes) {
+    if (change != 2) continue;
+    auto it = std::lower_bound(p.segs.begin(), p.segs.end(), start,
+                               [](const VmaPanel::Seg& sg, uint64_t a) { return sg.start < a; });
+    if (it != p.segs.end() && it->start == start && it->kind >= 0) outline(*it, IM_COL32(255, 200, 40, 255), 1.5f);
+  }
+  if (p.map_hovered >= 0) {
+    const auto& sg = p.segs[static_cast<size_t>(p.map_hovered)];
+    char size[32];
+    format_size(size, sizeof size, sg.end - sg.start);
+    ImGui::BeginTooltip();
+    if (sg.kind < 0) {
+      ImGui::Text("gap %012" PRIx64 "-%012" PRIx64 "  %s unmapped", sg.start, sg.end, size);
+      ImGui::TextDisabled("(drawn as a notch: gaps are compressed)");
+    } else {
+      auto it = proc.mm.vmas.find(sg.start);
+      const std::string name = it == proc.mm.vmas.end() ? std::string() : k.vma_name(proc, it->second);
+      ImGui::Text("%012" PRIx64 "-%012" PRIx64 "  %s  %s", sg.start, sg.end, size,
+                  name.empty() ? "[anon]" : name.c_str());
+      ImGui::TextDisabled("%s, %c%c%c   click: select it", kKindNames[sg.kind], (sg.flags & engine::VM_READ) ? 'r' : '-',
+                          (sg.flags & engine::VM_WRITE) ? 'w' : '-', (sg.flags & engine::VM_EXEC) ? 'x' : '-');
+      ctx.hl.hover_vma = true;
+      ctx.hl.hover_vma_start = sg.start;
+      if (ImGui::IsItemClicked()) {
+        p.has_selected = true;
+        p.selected = sg.start;
+        p.scroll_to_selected = true;
+      }
+    }
+    ImGui::EndTooltip();
+  }
+  // Legend: kinds present, then how permissions show.
+  bool present[kKinds] = {};
+  for (const auto& sg : p.segs)
+    if (sg.kind >= 0) present[sg.kind] = true;
+  const float sq = ImGui::GetTextLineHeight() * 0.7f;
+  bool first = true;
+  for (int kd = 0; kd < kKinds; ++kd) {
+    if (!present[kd]) continue;
+    const float w = sq + 4.0f + ImGui::CalcTextSize(kKindNames[kd]).x;
+    if (!first) ImGui::SameLine(0.0f, 12.0f);
+    if (!first && ImGui::GetCursorPosX() + w > ImGui::GetContentRegionMax().x) ImGui::NewLine();
+    first = false;
+    const ImVec2 c = ImGui::GetCursorScreenPos();
+    const float y = c.y + (ImGui::GetTextLineHeight() - sq) * 0.5f;
+    dl->AddRectFilled(ImVec2(c.x, y), ImVec2(c.x + sq, y + sq), kKindColours[kd]);
+    ImGui::Dummy(ImVec2(sq, sq));
+    ImGui::SameLine(0.0f, 4.0f);
+    ImGui::TextUnformatted(kKindNames[kd]);
+  }
+  if (!first) ImGui::SameLine(0.0f, 12.0f);
+  ImGui::TextDisabled("(?)");
+  if (ImGui::IsItemHovered())
+    ImGui::SetTooltip("The 47-bit user address space, 0 to 0x7ffffffff000, left to right.\n"
+                      "Each VMA is drawn wider the bigger it is (log scale); every gap is a\n"
+                      "notch of the same width, however large. Colour: what backs it.\n"
+                      "Solid: writable. Faded: read-only. Dim: no access (PROT_NONE).\n"
+                      "A white top edge: executable. Yellow outline: changed by the last command.");
+}
+
+// The selected VMA: flags and smaps numbers, and the lines a click can run.
+void draw_details(VmaPanel& p, PanelContext& ctx, const engine::Process& proc, const Vma& v) {
+  const engine::Kernel& k = ctx.session.kernel();
+  if (p.smaps_gen != ctx.hl.generation || p.smaps_key != v.start) {
+    p.smaps_gen = ctx.hl.generation;
+    p.smaps_key = v.start;
+    p.smaps.clear();
+    const auto all = k.proc_smaps(ctx.pid);
+    char key[32];
+    std::snprintf(key, sizeof key, "%08" PRIx64 "-", v.start);
+    const size_t b = all ? all->find(key) : std::string::npos;
+    if (b != std::string::npos) {
+      size_t i = all->find('\n', b) + 1;  // past the maps line
+      while (i < all->size()) {
+        const size_t nl = all->find('\n', i);
+        const std::string line = all->substr(i, nl - i);
+        const size_t colon = line.find(':');
+        if (colon == std::string::npos) break;
+        std::string val = line.substr(colon + 1);
+        val.erase(0, val.find_first_not_of(' '));
+        p.smaps.emplace_back(line.substr(0, colon), val);
+        if (line.rfind("VmFlags:", 0) == 0 || nl == std::string::npos) break;
+        i = nl + 1;
+      }
+    }
+  }
+  const std::string name = k.vma_name(proc, v);
+  char size[32];
+  format_size(size, sizeof size, v.end - v.start);
+  if (ImGui::SmallButton("x")) p.has_selected = false;
+  if (ImGui::IsItemHovered()) ImGui::SetTooltip("Deselect");
+  ImGui::SameLine();
+  ImGui::Text("%012" PRIx64 "-%012" PRIx64 " %s", v.start, v.end, name.empty() ? "[anon]" : name.c_str());
+  ImGui::TextDisabled("%s, %" PRIu64 " pages, vm_flags 0x%" PRIx64, size, v.pages(), v.flags);
+  // Lines to run on it, through the shell.
+  char line[160];
+  std::snprintf(line, sizeof line, "smaps 0x%" PRIx64, v.start);
+  if (ImGui::SmallButton("smaps")) ctx.app.exec(line);
+  ctx.app.mark("vma smaps");
+  if (ImGui::IsItemHovered()) ImGui::SetTooltip("run: %s", line);
+  ImGui::SameLine();
+  std::snprintf(line, sizeof line, "walk 0x%" PRIx64, v.start);
+  if (ImGui::SmallButton("walk")) ctx.app.exec(line);
+  if (ImGui::IsItemHovered()) ImGui::SetTooltip("run: %s", line);
+  ImGui::SameLine();
+  std::snprintf(line, sizeof line, "munmap(0x%" PRIx64 ", %" PRIu64 ")", v.start, v.end - v.start);
+  if (ImGui::SmallButton("munmap")) ctx.app.exec(line);
+  if (ImGui::IsItemHovered()) ImGui::SetTooltip("run: %s", line);
+  if (!ImGui::BeginTable("smaps", 2, ImGuiTableFlags_RowBg | ImGuiTableFlags_ScrollY | ImGuiTableFlags_SizingFixedFit))
+    return;
+  ImGui::TableSetupColumn("key");
+  ImGui::TableSetupColumn("value", ImGuiTableColumnFlags_WidthStretch);
+  for (const auto& [key, val] : p.smaps) {
+    ImGui::TableNextRow();
+    ImGui::TableNextColumn();
+    ImGui::TextDisabled("%s", key.c_str());
+    ImGui::TableNextColumn();
+    if (key == "VmFlags") {
+      ImGui::PushTextWrapPos(0.0f);
+      ImGui::TextUnformatted(val.c_str());
+      ImGui::PopTextWrapPos();
+      if (ImGui::IsItemHovered()) flags_tooltip(v, ctx.hl);
+    } else {
+      const bool zero = val == "0 kB";
+      if (zero)
+        ImGui::TextDisabled("%s", val.c_str());
+      else
+        ImGui::TextUnformatted(val.c_str());
+    }
+  }
+  ImGui::EndTable();
+}
+
 }  // namespace
+
+std::string vmas_ui_json(const VmaPanel& p) {
+  std::string j = "{\"first_row\":" + std::to_string(p.first_row) + ",\"last_row\":" + std::to_string(p.last_row) +
+                  ",\"selected\":";
+  char b[32];
+  std::snprintf(b, sizeof b, "\"0x%" PRIx64 "\"", p.selected);
+  j += p.has_selected ? b : "null";
+  size_t vmas = 0, gaps = 0;
+  for (const auto& sg : p.segs) (sg.kind < 0 ? gaps : vmas) += 1;
+  j += ",\"map\":{\"vmas\":" + std::to_string(vmas) + ",\"gaps\":" + std::to_string(gaps) +
+       ",\"runs\":" + std::to_string(p.runs.size()) + ",\"hovered\":";
+  if (p.map_hovered >= 0) {
+    std::snprintf(b, sizeof b, "\"0x%" PRIx64 "\"", p.segs[static_cast<size_t>(p.map_hovered)].start);
+    j += b;
+  } else {
+    j += "null";
+  }
+  j += ",\"kinds\":[";
+  size_t listed = 0;  // the first 64 VMAs' kinds, in address order
+  for (const auto& sg : p.segs) {
+    if (sg.kind < 0 || listed == 64) continue;
+    j += std::string(listed++ ? "," : "") + "\"" + kKindNames[sg.kind] + "\"";
+  }
+  j += "]},\"smaps\":{";
+  for (size_t i = 0; i < p.smaps.size() && p.has_selected; ++i)
+    j += (i ? ",\"" : "\"") + shell::json_escape(p.smaps[i].first) + "\":\"" + shell::json_escape(p.smaps[i].second) + "\"";
+  return j + "}}";
+}
 
 void draw_vmas(VmaPanel& p, PanelContext& ctx) {
   const engine::Kernel& k = ctx.session.kernel();
@@ -175,11 +476,37 @@ void draw_vmas(VmaPanel& p, PanelContext& ctx) {
     return;
   }
 
-  // ---- the table ----
+  // ---- the map, the selected VMA's details, the table ----
+  update_changes(p, hl, ctx.pid, mm);
+  draw_map(p, ctx, *proc);
+  ImGui::Spacing();
+  const Vma* sel = nullptr;
+  if (p.has_selected) {
+    auto it = mm.vmas.find(p.selected);
+    if (it != mm.vmas.end()) sel = &it->second;
+    else p.has_selected = false;  // unmapped, split or merged away
+  }
+  const float details_w = 330.0f;
+  const bool side = ImGui::GetContentRegionAvail().x >= 760.0f;
+  if (sel && !side) {
+    if (ImGui::BeginChild("details", ImVec2(0, std::floor(ImGui::GetContentRegionAvail().y * 0.5f)), true))
+      draw_details(p, ctx, *proc, *sel);
+    ImGui::EndChild();
+  }
+  if (sel && side) ImGui::BeginGroup();
   const ImGuiTableFlags tflags = ImGuiTableFlags_RowBg | ImGuiTableFlags_BordersInnerV | ImGuiTableFlags_BordersOuterH |
                                  ImGuiTableFlags_ScrollY | ImGuiTableFlags_ScrollX | ImGuiTableFlags_SizingFixedFit;
   const int ncols = p.show_flags ? 7 : 6;
-  if (!ImGui::BeginTable("vmas", ncols, tflags, ImVec2(0, 0))) return;
+  const ImVec2 table_size(sel && side ? ImGui::GetContentRegionAvail().x - details_w - 6.0f : 0.0f, 0.0f);
+  const bool table_open = ImGui::BeginTable("vmas", ncols, tflags, table_size);
+  auto finish = [&] {
+    if (!(sel && side)) return;
+    ImGui::EndGroup();
+    ImGui::SameLine(0.0f, 6.0f);
+    if (ImGui::BeginChild("details", ImVec2(0, 0), true)) draw_details(p, ctx, *proc, *sel);
+    ImGui::EndChild();
+  };
+  if (!table_open) return finish();
   ImGui::TableSetupScrollFreeze(0, 1);
   ImGui::TableSetupColumn("start");
   ImGui::TableSetupColumn("end");
@@ -202,9 +529,12 @@ void draw_vmas(VmaPanel& p, PanelContext& ctx) {
   // with a program's 23 VMAs, a new mapping would otherwise sit below the fold.
   if (p.scrolled_for != hl.generation) {
     p.scrolled_for = hl.generation;
-    int row = 0, target = -1;
-    for (auto it = mm.vmas.begin(); it != mm.vmas.end() && target < 0; ++it, ++row)
-      if (change_of(hl, ctx.pid, it->second) == 2) target = row;
+    int target = -1;
+    for (const auto& [start, change] : p.changes)
+      if (change == 2) {
+        target = static_cast<int>(std::distance(mm.vmas.begin(), mm.vmas.find(start)));
+        break;
+      }
     if (target >= 0) {
       const float row_h = ImGui::GetTextLineHeight() + 2.0f * ImGui::GetStyle().CellPadding.y;
       const float view_h = ImGui::GetWindowHeight() - ImGui::GetFrameHeight();
@@ -212,6 +542,16 @@ void draw_vmas(VmaPanel& p, PanelContext& ctx) {
       if (y < ImGui::GetScrollY() || y + row_h > ImGui::GetScrollY() + view_h)
         ImGui::SetScrollY(std::max(0.0f, y - view_h / 3.0f));
     }
+  }
+
+  if (p.scroll_to_selected && p.has_selected) {
+    p.scroll_to_selected = false;
+    const auto it = mm.vmas.find(p.selected);
+    const float row_h = ImGui::GetTextLineHeight() + 2.0f * ImGui::GetStyle().CellPadding.y;
+    const float view_h = ImGui::GetWindowHeight() - ImGui::GetFrameHeight();
+    const float y = static_cast<float>(std::distance(mm.vmas.begin(), it)) * row_h;
+    if (y < ImGui::GetScrollY() || y + row_h > ImGui::GetScrollY() + view_h)
+      ImGui::SetScrollY(std::max(0.0f, y - view_h / 3.0f));
   }
 
   ImGuiListClipper clipper;
@@ -224,7 +564,7 @@ void draw_vmas(VmaPanel& p, PanelContext& ctx) {
     for (int row = clipper.DisplayStart; row < clipper.DisplayEnd; ++row, ++it) {
       const Vma& v = it->second;
       ImGui::TableNextRow();
-      const int change = change_of(hl, ctx.pid, v);
+      const int change = change_of(p, v);
       const bool counterpart = hovered_frame && maps_frame(v, *hovered_frame);
       bool hovered_row = hl.shown_vma && hl.shown_vma_start == v.start;
       if (hovered_row || counterpart)
@@ -236,11 +576,34 @@ void draw_vmas(VmaPanel& p, PanelContext& ctx) {
       ImGui::PushID(static_cast<int>(row));
       char start[24];
       std::snprintf(start, sizeof start, "%012" PRIx64, v.start);
-      ImGui::Selectable(start, false, ImGuiSelectableFlags_SpanAllColumns | ImGuiSelectableFlags_AllowOverlap);
+      const bool is_sel = p.has_selected && p.selected == v.start;
+      if (ImGui::Selectable(start, is_sel, ImGuiSelectableFlags_SpanAllColumns | ImGuiSelectableFlags_AllowOverlap)) {
+        p.has_selected = !is_sel;
+        p.selected = v.start;
+      }
+      ctx.app.mark("vma " + std::string(start));
       if (ImGui::IsItemHovered()) {
         ctx.hl.hover_vma = true;
         ctx.hl.hover_vma_start = v.start;
-        if (hl.shown_vma && hl.shown_vma_start == v.start) flags_tooltip(v, hl);
+        if (hl.shown_vma && hl.shown_vma_start == v.start && !ImGui::IsPopupOpen("vma menu")) flags_tooltip(v, hl);
+      }
+      if (ImGui::BeginPopupContextItem("vma menu")) {
+        // Each entry runs its line in the shell, as if typed.
+        char line[160];
+        const uint64_t len = v.end - v.start;
+        auto item = [&](const char* label, const char* fmt, auto... args) {
+          std::snprintf(line, sizeof line, fmt, args...);
+          if (ImGui::MenuItem(label, line)) ctx.app.exec(line);
+        };
+        item("Its smaps entry", "smaps 0x%" PRIx64, v.start);
+        item("Walk its first page", "walk 0x%" PRIx64, v.start);
+        item("Read its first byte", "*(char *)0x%" PRIx64, v.start);
+        item("Write its first byte", "*(char *)0x%" PRIx64 " = 1", v.start);
+        ImGui::Separator();
+        item("Make it read-only", "mprotect(0x%" PRIx64 ", %" PRIu64 ", PROT_READ)", v.start, len);
+        item("Drop its pages", "madvise(0x%" PRIx64 ", %" PRIu64 ", MADV_DONTNEED)", v.start, len);
+        item("Unmap it", "munmap(0x%" PRIx64 ", %" PRIu64 ")", v.start, len);
+        ImGui::EndPopup();
       }
       ImGui::PopID();
       ImGui::TableNextColumn();
@@ -270,6 +633,7 @@ void draw_vmas(VmaPanel& p, PanelContext& ctx) {
   }
   clipper.End();
   ImGui::EndTable();
+  finish();
 }
 
 }  // namespace vmplay::web

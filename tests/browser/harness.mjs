@@ -110,6 +110,9 @@ export async function target(page, name, timeout = 5000) {
 // Clicks the middle of a named item (see target).
 export async function clickTarget(page, name, timeout = 5000) {
   const r = await target(page, name, timeout);
+  // As a hand would: arrive, let a frame or two see the pointer there, then click.
+  await page.mouse.move((r[0] + r[2]) / 2, (r[1] + r[3]) / 2);
+  await page.waitForTimeout(100);
   await page.mouse.click((r[0] + r[2]) / 2, (r[1] + r[3]) / 2);
   return r;
 }

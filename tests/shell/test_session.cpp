@@ -489,3 +489,40 @@ TEST_CASE("session: above the VMA limit lines leave no checkpoint, and undo repl
     CHECK(machine(s) == states[static_cast<size_t>(n)]);
   }
 }
+TEST_CASE("session: frames PFN tells what a frame is, who maps it, and what it holds") {
+  Session s(kEmpty);
+  run(s, kMmap);
+  run(s, "p[1] = 'A'");
+  run(s, "fork()");
+  const uint64_t p = s.variables().at("p");
+  const uint64_t pfn = vmplay::engine::pte_pfn(s.kernel().walk(1, p).pte()).value;
+  char hexpfn[32], line[160];
+  std::snprintf(hexpfn, sizeof hexpfn, "0x%llx", static_cast<unsigned long long>(pfn));
+  Output o = run(s, std::string("frames ") + hexpfn);
+  REQUIRE(o.lines.size() == 11);
+  std::snprintf(line, sizeof line, "pfn %s   phys 0x%llx", hexpfn, static_cast<unsigned long long>(pfn << 12));
+  CHECK(o.lines[0].text == line);
+  CHECK(o.lines[1].text.rfind("anonymous page of anon_vma ", 0) == 0);
+  // After fork both processes map it, read-only, until one writes (copy-on-write).
+  CHECK(o.lines[2].text.rfind("refcount 2   mapcount 2   flags anon dirty", 0) == 0);
+  CHECK(o.lines[3].text == "mapped by 2 PTEs:");
+  std::snprintf(line, sizeof line, "  pid 1 at 0x%llx", static_cast<unsigned long long>(p));
+  CHECK(o.lines[4].text == line);
+  std::snprintf(line, sizeof line, "  pid 2 at 0x%llx", static_cast<unsigned long long>(p));
+  CHECK(o.lines[5].text == line);
+  CHECK(o.lines[6].text == "contents:");
+  CHECK(o.lines[7].text.find(" 00 41 00 00 ") != std::string::npos);
+  CHECK(o.lines[7].text.substr(o.lines[7].text.size() - 18) == "|.A..............|");
+  // hexdump -C: the first all-zero line, then "*" for the ones like it, then the end.
+  CHECK(o.lines[8].text.find(" 00 00 00 00 00 00 00 00  00 00 ") != std::string::npos);
+  CHECK(o.lines[9].text == "*");
+  std::snprintf(line, sizeof line, "%012llx", static_cast<unsigned long long>((pfn + 1) << 12));
+  CHECK(o.lines[10].text == line);
+  // A free frame: never written, mapped by nothing.
+  Output f = run(s, "frames 0x300");
+  CHECK(f.lines[1].text == "free: on the free list");
+  CHECK(f.lines[3].text == "mapped by no page table");
+  CHECK(f.lines.back().text == "contents: all zeros (never written)");
+  CHECK(s.exec("frames 0x400").error_message == "no frame 0x400: RAM has frames 0 to 0x3ff");
+  CHECK(s.exec("frames pfn").error_message == "frames wants a frame number (pfn), got 'pfn'");
+}

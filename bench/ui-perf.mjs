@@ -1,0 +1,65 @@
+// Benchmark: the page's frame CPU time with a large state (issue: "stays fluid").
+// Builds 10,000 VMAs in 65,536 frames of RAM, then samples window.vmplay.perf() while
+// the pointer moves over the VMA table, the map, the page tables and the frame grid,
+// in the full layout and the compact one. Prints the figures; asserts nothing.
+//   node bench/ui-perf.mjs            (needs build/wasm/dist; scripts/bench-ui.sh builds it)
+import { launch, serve, openVmplay } from '../tests/browser/harness.mjs';
+
+// The scenario: RAM of 65,536 frames; 10,000 one-page mappings whose permissions
+// alternate so no two merge; every other one written (a frame and a PTE each), then a
+// fork so frames are shared and page tables doubled.
+export function scenario(vmas = 10000) {
+  const lines = ['config ram 65536'];
+  const base = 0x100000000;
+  for (let i = 0; i < vmas; i++) {
+    const addr = '0x' + (base + i * 0x1000).toString(16);
+    const prot = i % 2 ? 'PROT_READ' : 'PROT_READ|PROT_WRITE';
+    lines.push(`mmap(${addr}, 4096, ${prot}, MAP_PRIVATE|MAP_ANONYMOUS|MAP_FIXED, -1, 0)`);
+    if (i % 2 === 0) lines.push(`*(char *)${addr} = 1`);
+  }
+  lines.push('fork()');
+  return lines;
+}
+
+async function sample(page, label, moves) {
+  // Discard what came before, then move the pointer around for a while.
+  await page.waitForTimeout(300);
+  const t0 = Date.now();
+  let i = 0;
+  while (Date.now() - t0 < 3000) {
+    const [x, y] = moves[i++ % moves.length];
+    await page.mouse.move(x, y);
+    await page.waitForTimeout(50);
+  }
+  const p = await page.evaluate(() => window.vmplay.perf());
+  console.log(`${label.padEnd(28)} frames ${String(p.frames).padStart(3)}  mean ${p.mean_ms.toFixed(2)} ms  ` +
+              `p50 ${p.p50_ms.toFixed(2)} ms  p95 ${p.p95_ms.toFixed(2)} ms  max ${p.max_ms.toFixed(2)} ms  views ${JSON.stringify(p.views_ms)}`);
+  return p;
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const server = await serve(process.env.VMPLAY_DIST);
+  const browser = await launch();
+  const { page } = await openVmplay(browser, server.url, { width: 1280, height: 800 });
+  const lines = scenario();
+  const t0 = Date.now();
+  for (let i = 0; i < lines.length; i += 5000)
+    await page.evaluate((chunk) => window.vmplay.exec(chunk), lines.slice(i, i + 5000).join('\n'));
+  const st = await page.evaluate(() => {
+    const s = window.vmplay.state();
+    return { vmas: s.processes.map((p) => p.vmas.length), frames: s.frames.total, free: s.frames.free };
+  });
+  console.log(`scenario: ${lines.length} lines in ${((Date.now() - t0) / 1000).toFixed(1)} s; VMAs per process ${st.vmas.join(', ')}; ` +
+              `frames ${st.frames} (${st.free} free)`);
+  const full = [[800, 250], [700, 100], [900, 300], [600, 600], [1100, 600], [1000, 700], [300, 600], [700, 500]];
+  await sample(page, 'idle, full layout', [[5, 790]]);
+  await sample(page, 'pointer moving, full layout', full);
+  await page.evaluate(() => window.vmplay.exec('use 1'));
+  await page.setViewportSize({ width: 640, height: 420 });
+  for (const v of ['vmas', 'pagetables', 'frames', 'timeline']) {
+    await page.evaluate((n) => window.vmplay.show(n), v);
+    await sample(page, `compact, ${v}`, [[300, 100], [400, 150], [200, 200], [500, 120]]);
+  }
+  await browser.close();
+  await server.close();
+}
