@@ -439,10 +439,8 @@ bool Parser::parse_stmt(Stmt& st) {
   Token first = tok_;
   advance();
 
-  static const char* const kCommands[] = {"use",  "ps", "config", "echo", "undo",    "pmap",
-                                          "frames", "free", "ls", "help", "lessons", "lesson",
-                                          "redo", "goto", "timeline"};
-  bool command = std::any_of(std::begin(kCommands), std::end(kCommands), [&](const char* c) { return first.text == c; });
+  const auto& commands = command_names();
+  bool command = std::find(commands.begin(), commands.end(), first.text) != commands.end();
   if (command && !is_punct('(') && !is_punct('=') && !is_punct('[')) {
     // A shell command: the rest of the line, up to a comment, split into words.
     st.kind = first.text == "help" ? Stmt::Kind::Help : Stmt::Kind::Command;
@@ -789,6 +787,13 @@ ParseResult parse_line(std::string_view line) {
   }
   Parser p(line);
   return p.parse();
+}
+
+const std::vector<std::string>& command_names() {
+  static const std::vector<std::string> kCommands = {"use",  "ps",   "config",  "echo",   "undo", "redo",
+                                                     "goto", "timeline", "pmap", "frames", "free", "ls",
+                                                     "help", "lessons",  "lesson"};
+  return kCommands;
 }
 
 }  // namespace vmplay::shell

@@ -105,5 +105,7 @@ struct ParseResult {
   std::optional<ParseError> error;
 };
 ParseResult parse_line(std::string_view line);
+// The shell's command words (use, ps, undo, frames, ...).
+const std::vector<std::string>& command_names();
 
 }  // namespace vmplay::shell

@@ -1311,6 +1311,18 @@ void Session::append_events(Output& out, Pid pid, bool tag) {
   last_events_.insert(last_events_.end(), evs.begin(), evs.end());
 }
 
+std::vector<Session::Word> Session::words() {
+  std::vector<Word> w;
+  for (const auto& sc : kSyscalls) w.push_back({sc.name, true});
+  for (const char* libc : {"memset", "memcpy", "strcpy", "dump", "touch", "reset"}) w.push_back({libc, true});
+  for (const auto& c : command_names()) w.push_back({c, false});
+  for (const char* word : {"cat", "walk", "smaps", "/proc/self/maps", "/proc/self/smaps", "/proc/self/status",
+                           "/proc/self/pagemap", "/proc/meminfo", "verbosity", "ram", "aslr"})
+    w.push_back({word, false});
+  for (auto& c : constant_names()) w.push_back({std::move(c), false});
+  return w;
+}
+
 std::string Session::help_text() {
   return "Type what a program asks of the kernel, in strace syntax:\n"
          "  p = mmap(NULL, 8192, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0)\n"

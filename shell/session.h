@@ -110,6 +110,13 @@ class Session {
   std::string state_json() const;
 
   static std::string help_text();
+  // What Tab completes: calls (is_call: complete with "("), commands, shell words,
+  // constants, /proc paths. Variables come from variables().
+  struct Word {
+    std::string text;
+    bool is_call;
+  };
+  static std::vector<Word> words();
   // Renders an error for a terminal: the line, a caret under the span, the message.
   static std::string caret_line(const Span& span, size_t indent);
 

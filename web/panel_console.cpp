@@ -46,13 +46,6 @@ Kind from_line_kind(shell::LineKind k) {
   return Kind::Text;
 }
 
-// Words Tab completes: the calls and constants the shell knows, plus the variables.
-constexpr const char* kWords[] = {
-    "mmap", "munmap", "getpid", "help", "reset", "cat", "/proc/self/maps", "NULL",
-    "PROT_NONE", "PROT_READ", "PROT_WRITE", "PROT_EXEC",
-    "MAP_SHARED", "MAP_PRIVATE", "MAP_FIXED", "MAP_ANONYMOUS", "MAP_FIXED_NOREPLACE",
-    "MAP_POPULATE", "MAP_NORESERVE", "MAP_LOCKED", "MAP_GROWSDOWN", "MAP_STACK",
-};
 
 bool word_char(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '/';
@@ -69,9 +62,16 @@ void complete(ImGuiInputTextCallbackData* data, ConsolePanel& p, const shell::Se
   while (start > 0 && word_char(data->Buf[start - 1])) --start;
   std::string_view word(data->Buf + start, static_cast<size_t>(end - start));
   if (word.empty()) return;
+  // The calls, commands and constants the shell knows, plus the variables.
+  static const std::vector<shell::Session::Word> kWords = shell::Session::words();
   std::vector<std::string_view> matches;
-  for (const char* w : kWords)
-    if (std::string_view(w).substr(0, word.size()) == word) matches.push_back(w);
+  bool call = false;
+  for (const auto& w : kWords)
+    if (std::string_view(w.text).substr(0, word.size()) == word &&
+        std::find(matches.begin(), matches.end(), w.text) == matches.end()) {
+      matches.push_back(w.text);
+      call = w.is_call;
+    }
   for (const auto& [name, value] : s.variables())
     if (std::string_view(name).substr(0, word.size()) == word) matches.push_back(name);
   if (matches.empty()) return;
@@ -88,10 +88,7 @@ void complete(ImGuiInputTextCallbackData* data, ConsolePanel& p, const shell::Se
     data->InsertChars(data->CursorPos, ins.c_str());
   }
   if (matches.size() == 1) {
-    data->InsertChars(data->CursorPos, matches[0] == "mmap" || matches[0] == "munmap" || matches[0] == "getpid" ||
-                                               matches[0] == "reset"
-                                           ? "("
-                                           : " ");
+    data->InsertChars(data->CursorPos, call ? "(" : " ");
   } else if (common == word.size()) {
     std::string list = "completions:";
     for (auto m : matches) {

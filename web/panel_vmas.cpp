@@ -107,15 +107,15 @@ const ImU32 kKindColours[kKinds] = {IM_COL32(84, 190, 112, 255), IM_COL32(80, 15
                                     IM_COL32(230, 120, 170, 255), IM_COL32(240, 160, 60, 255),
                                     IM_COL32(230, 90, 80, 255),   IM_COL32(200, 160, 90, 255)};
 
-int map_kind(const engine::Kernel& k, const engine::Process& proc, const Vma& v) {
-  const std::string name = k.vma_name(proc, v);
-  if (v.special != engine::Special::None || name == "[vdso]" || name == "[vvar]" || name == "[vvar_vclock]" ||
-      name == "[vsyscall]")
-    return kSpecial;
-  if (name == "[stack]" || (v.flags & engine::VM_GROWSDOWN)) return kStack;
-  if (name == "[heap]") return kHeap;
+// The kind, by the same rules as the maps name (Kernel::vma_name) without building it.
+int map_kind(const engine::Process& proc, const Vma& v) {
+  const engine::Mm& mm = proc.mm;
+  if (v.special != engine::Special::None) return kSpecial;
   if (v.flags & engine::VM_MAYSHARE) return kShared;
   if (v.inode != 0) return kFile;
+  if (v.start < mm.brk && v.end > mm.start_brk) return kHeap;
+  if ((mm.start_stack && v.start <= mm.start_stack && v.end >= mm.start_stack) || (v.flags & engine::VM_GROWSDOWN))
+    return kStack;
   return kAnon;
 }
 
@@ -139,7 +139,7 @@ float vma_units(uint64_t pages) {
   return u;
 }
 
-void build_map(VmaPanel& p, const engine::Kernel& k, const engine::Process& proc, float width) {
+void build_map(VmaPanel& p, const engine::Process& proc, float width) {
   p.segs.clear();
   float x = 0.0f;
   uint64_t prev_end = 0;
@@ -149,7 +149,7 @@ void build_map(VmaPanel& p, const engine::Kernel& k, const engine::Process& proc
       x += kGapUnits;
     }
     const float u = vma_units(v.pages());
-    p.segs.push_back({x, x + u, v.start, v.end, map_kind(k, proc, v), v.flags});
+    p.segs.push_back({x, x + u, v.start, v.end, map_kind(proc, v), v.flags});
     x += u;
     prev_end = v.end;
   }
@@ -184,7 +184,8 @@ void draw_map(VmaPanel& p, PanelContext& ctx, const engine::Process& proc) {
   const float width = std::max(ImGui::GetContentRegionAvail().x, 50.0f);
   const float h = std::floor(ImGui::GetTextLineHeight() * 1.3f);
   if (p.map_gen != ctx.hl.generation || p.map_pid != ctx.pid || p.map_width != width) {
-    build_map(p, k, proc, width);
+    build_map(p, proc, width);
+    ++p.map_builds;
     p.map_gen = ctx.hl.generation;
     p.map_pid = ctx.pid;
     p.map_width = width;
@@ -369,7 +370,7 @@ std::string vmas_ui_json(const VmaPanel& p) {
   size_t vmas = 0, gaps = 0;
   for (const auto& sg : p.segs) (sg.kind < 0 ? gaps : vmas) += 1;
   j += ",\"map\":{\"vmas\":" + std::to_string(vmas) + ",\"gaps\":" + std::to_string(gaps) +
-       ",\"runs\":" + std::to_string(p.runs.size()) + ",\"hovered\":";
+       ",\"runs\":" + std::to_string(p.runs.size()) + ",\"builds\":" + std::to_string(p.map_builds) + ",\"hovered\":";
   if (p.map_hovered >= 0) {
     std::snprintf(b, sizeof b, "\"0x%" PRIx64 "\"", p.segs[static_cast<size_t>(p.map_hovered)].start);
     j += b;

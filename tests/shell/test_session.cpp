@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <doctest/doctest.h>
 
 #include "shell/lessons.h"
@@ -525,4 +526,23 @@ TEST_CASE("session: frames PFN tells what a frame is, who maps it, and what it h
   CHECK(f.lines.back().text == "contents: all zeros (never written)");
   CHECK(s.exec("frames 0x400").error_message == "no frame 0x400: RAM has frames 0 to 0x3ff");
   CHECK(s.exec("frames pfn").error_message == "frames wants a frame number (pfn), got 'pfn'");
+}
+
+TEST_CASE("session: the words Tab completes are every call, command and constant the shell knows") {
+  auto words = Session::words();
+  auto find = [&](const std::string& t) {
+    return std::find_if(words.begin(), words.end(), [&](const Session::Word& w) { return w.text == t; });
+  };
+  for (const char* call : {"mmap", "mprotect", "mremap", "madvise", "msync", "fork", "memset", "dump"}) {
+    REQUIRE(find(call) != words.end());
+    CHECK(find(call)->is_call);
+  }
+  for (const char* word : {"undo", "redo", "goto", "timeline", "frames", "walk", "MAP_SHARED", "PROT_READ", "MADV_DONTNEED"}) {
+    REQUIRE(find(word) != words.end());
+    CHECK_FALSE(find(word)->is_call);
+  }
+  // Each is accepted by the shell: a call's name is known, a command parses as one.
+  Session s(kEmpty);
+  for (const auto& w : words)
+    if (w.is_call) CHECK(s.exec(w.text + "(").error_message.find("unknown") == std::string::npos);
 }
