@@ -196,10 +196,8 @@ void Session::record(std::string_view line, std::string label, std::optional<uin
   }
   for (Pid id : kernel_.pids())
     if (const Process* p = kernel_.process(id)) e.rss.emplace_back(id, p->mm.rss());
-  for (const auto& f : kernel_.phys().frames()) {
-    if (f.owner == FrameOwner::Free) ++e.free_frames;
-    if (f.owner == FrameOwner::File || f.owner == FrameOwner::Shmem) ++e.cache_pages;
-  }
+  e.free_frames = kernel_.phys().free_count();
+  for (const auto& [ino, inode] : kernel_.inodes()) e.cache_pages += inode.cache.size();
   timeline_.push_back(std::move(e));
   pos_ = timeline_.size() - 1;
   size_t vmas = 0;

@@ -28,7 +28,9 @@ App::App(shell::SessionConfig cfg) : session_(cfg) {
 const shell::Output& App::exec(std::string_view line) {
   last_ = session_.exec(line);
   console_.record(line, last_);
-  after_exec();
+  // The highlights are worked out once, at the next frame: a script of thousands of
+  // lines run in one call (vmplay.exec) does not redo them per line.
+  exec_pending_ = true;
   return last_;
 }
 
@@ -125,6 +127,10 @@ void App::after_exec() {
 }
 
 void App::begin_frame() {
+  if (exec_pending_) {
+    exec_pending_ = false;
+    after_exec();
+  }
   hl_.shown_vma = hl_.hover_vma;
   hl_.shown_vma_start = hl_.hover_vma_start;
   hl_.shown_frame = hl_.hover_frame;
@@ -217,6 +223,7 @@ void App::note_frame_ms(double ms) {
     frame_ms_[frame_next_] = ms;
   }
   frame_next_ = (frame_next_ + 1) % kPerfFrames;
+  ++frames_drawn_;
 }
 
 std::string App::perf_json() const {
@@ -231,8 +238,8 @@ std::string App::perf_json() const {
   double sum = 0;
   for (double x : v) sum += x;
   char head[256];
-  std::snprintf(head, sizeof head, "{\"frames\":%zu,\"mean_ms\":%.3f,\"p50_ms\":%.3f,\"p95_ms\":%.3f,\"max_ms\":%.3f,",
-                v.size(), v.empty() ? 0.0 : sum / static_cast<double>(v.size()), pct(0.5), pct(0.95),
+  std::snprintf(head, sizeof head, "{\"drawn\":%llu,\"frames\":%zu,\"mean_ms\":%.3f,\"p50_ms\":%.3f,\"p95_ms\":%.3f,\"max_ms\":%.3f,",
+                static_cast<unsigned long long>(frames_drawn_), v.size(), v.empty() ? 0.0 : sum / static_cast<double>(v.size()), pct(0.5), pct(0.95),
                 sorted.empty() ? 0.0 : sorted.back());
   std::string out = head;
   out += "\"views_ms\":{";
@@ -376,7 +383,8 @@ void App::draw_compact(float width, float height, PanelContext& ctx) {
 
   ImGui::SetNextWindowPos(ImVec2(0, views_h + gap));
   ImGui::SetNextWindowSize(ImVec2(width, std::max(height - views_h - gap, 1.0f)));
-  if (ImGui::Begin("Shell###shell", nullptr, kFixed | ImGuiWindowFlags_MenuBar)) draw_console(console_, ctx);
+  if (ImGui::Begin("Shell###shell", nullptr, kFixed | ImGuiWindowFlags_MenuBar | ImGuiWindowFlags_NoTitleBar))
+    draw_console(console_, ctx);
   ImGui::End();
 }
 

@@ -96,6 +96,7 @@ class App {
  private:
   void begin_frame();
   void after_exec();
+  bool exec_pending_ = false;
   void update_frames_of_vma();
   void draw_view(View v, PanelContext& ctx);
   void draw_full(float width, float height, PanelContext& ctx);
@@ -120,6 +121,7 @@ class App {
   double view_ms_[kViewCount + 1] = {};   // per view (and the shell): the slowest recent frame
   void timed_view(View v, PanelContext& ctx);
   size_t frame_next_ = 0;
+  uint64_t frames_drawn_ = 0;
   static constexpr size_t kPerfFrames = 120;
   struct Target {
     std::string name;

@@ -20,19 +20,6 @@ using engine::FrameOwner;
 // Counted per owner value; sized past the enum so a new owner kind cannot overflow it.
 constexpr size_t kOwnerSlots = 16;
 
-ImU32 owner_colour(FrameOwner o) {
-  switch (o) {
-    case FrameOwner::Free: return IM_COL32(52, 56, 66, 255);
-    case FrameOwner::Reserved: return IM_COL32(128, 100, 78, 255);
-    case FrameOwner::ZeroPage: return IM_COL32(232, 232, 232, 255);
-    case FrameOwner::PageTable: return IM_COL32(160, 112, 225, 255);
-    case FrameOwner::Anon: return IM_COL32(84, 190, 112, 255);
-    case FrameOwner::File: return IM_COL32(80, 150, 235, 255);
-    case FrameOwner::Shmem: return IM_COL32(230, 120, 170, 255);
-    case FrameOwner::Vdso: return IM_COL32(200, 160, 90, 255);
-  }
-  return IM_COL32(255, 0, 255, 255);
-}
 
 const char* owner_label(FrameOwner o) {
   switch (o) {
@@ -195,6 +182,20 @@ void draw_dump(FramePanel& p, const engine::Kernel& k, uint64_t generation) {
 
 }  // namespace
 
+uint32_t owner_colour(FrameOwner o) {
+  switch (o) {
+    case FrameOwner::Free: return IM_COL32(52, 56, 66, 255);
+    case FrameOwner::Reserved: return IM_COL32(128, 100, 78, 255);
+    case FrameOwner::ZeroPage: return IM_COL32(232, 232, 232, 255);
+    case FrameOwner::PageTable: return IM_COL32(160, 112, 225, 255);
+    case FrameOwner::Anon: return IM_COL32(84, 190, 112, 255);
+    case FrameOwner::File: return IM_COL32(80, 150, 235, 255);
+    case FrameOwner::Shmem: return IM_COL32(230, 120, 170, 255);
+    case FrameOwner::Vdso: return IM_COL32(200, 160, 90, 255);
+  }
+  return IM_COL32(255, 0, 255, 255);
+}
+
 void draw_frames(FramePanel& p, PanelContext& ctx) {
   const engine::Kernel& k = ctx.session.kernel();
   const auto& frames = k.phys().frames();
@@ -202,8 +203,12 @@ void draw_frames(FramePanel& p, PanelContext& ctx) {
   Highlight& hl = ctx.hl;
 
   // ---- legend with counts ----
-  std::array<uint64_t, kOwnerSlots> count{};
-  for (const Frame& f : frames) ++count[std::min(static_cast<size_t>(f.owner), kOwnerSlots - 1)];
+  if (p.count_gen != hl.generation || p.owner_count.size() != kOwnerSlots) {
+    p.count_gen = hl.generation;
+    p.owner_count.assign(kOwnerSlots, 0);
+    for (const Frame& f : frames) ++p.owner_count[std::min(static_cast<size_t>(f.owner), kOwnerSlots - 1)];
+  }
+  const auto& count = p.owner_count;
   bool first = true;
   for (FrameOwner o : {FrameOwner::Free, FrameOwner::Reserved, FrameOwner::ZeroPage, FrameOwner::PageTable,
                        FrameOwner::Anon, FrameOwner::File, FrameOwner::Shmem, FrameOwner::Vdso}) {

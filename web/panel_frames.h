@@ -34,9 +34,13 @@ struct FramePanel {
   std::vector<std::string> selected_dump;  // hexdump lines of the selected frame
   uint64_t selected_gen = 0;
   int64_t dump_pfn = -1;  // the frame selected_dump shows
+  std::vector<uint64_t> owner_count;  // frames per FrameOwner, as of count_gen
+  uint64_t count_gen = 0;
 };
 
 void draw_frames(FramePanel& p, PanelContext& ctx);
+// The colour a frame of this owner has in the grid (ImU32), shared with other panels.
+uint32_t owner_colour(engine::FrameOwner o);
 std::string frames_ui_json(const FramePanel& p);
 
 }  // namespace vmplay::web

@@ -46,6 +46,9 @@ void update_changes(VmaPanel& p, const Highlight& hl, engine::Pid pid, const eng
   p.changes_gen = hl.generation;
   p.changes_pid = pid;
   p.changes.clear();
+  p.row_starts.clear();
+  p.row_starts.reserve(mm.vmas.size());
+  for (const auto& [start, v] : mm.vmas) p.row_starts.push_back(start);
   for (const auto& r : hl.vma_changed) {
     if (r.pid != pid) continue;
     auto it = mm.vmas.upper_bound(r.start);
@@ -159,12 +162,18 @@ void build_map(VmaPanel& p, const engine::Process& proc, float width) {
     x += kGapUnits;
   }
   p.total_units = std::max(x, 1.0f);
+  p.notches.clear();
+  std::fill(std::begin(p.kinds_present), std::end(p.kinds_present), false);
   // Pixel runs: neighbours of one colour that meet on a pixel merge, so 10,000 VMAs
   // draw as at most a few rectangles per pixel column.
   p.runs.clear();
   const float scale = width / p.total_units;
   for (const auto& sg : p.segs) {
-    if (sg.kind < 0) continue;
+    if (sg.kind < 0) {
+      if ((sg.x1 - sg.x0) * scale >= 3.0f) p.notches.push_back((sg.x0 + sg.x1) * 0.5f * scale);
+      continue;
+    }
+    p.kinds_present[sg.kind] = true;
     const float a = std::floor(sg.x0 * scale), b = std::max(a + 1.0f, std::floor(sg.x1 * scale));
     const ImU32 fill = seg_fill(sg.kind, sg.flags);
     const bool ex = (sg.flags & engine::VM_EXEC) != 0;
@@ -195,9 +204,8 @@ void draw_map(VmaPanel& p, PanelContext& ctx, const engine::Process& proc) {
   dl->AddRectFilled(o, ImVec2(o.x + width, o.y + h), IM_COL32(36, 39, 48, 255));
   const float scale = width / p.total_units;
   // Gaps: a faint zig-zag notch says "compressed".
-  for (const auto& sg : p.segs) {
-    if (sg.kind >= 0 || (sg.x1 - sg.x0) * scale < 3.0f) continue;
-    const float mx = o.x + (sg.x0 + sg.x1) * 0.5f * scale;
+  for (const float notch : p.notches) {
+    const float mx = o.x + notch;
     dl->AddLine(ImVec2(mx - 1.5f, o.y + 2), ImVec2(mx + 1.5f, o.y + h * 0.5f), IM_COL32(110, 115, 130, 255));
     dl->AddLine(ImVec2(mx + 1.5f, o.y + h * 0.5f), ImVec2(mx - 1.5f, o.y + h - 2), IM_COL32(110, 115, 130, 255));
   }
@@ -220,18 +228,18 @@ void draw_map(VmaPanel& p, PanelContext& ctx, const engine::Process& proc) {
     auto it = std::upper_bound(p.segs.begin(), p.segs.end(), ux, [](float v, const VmaPanel::Seg& sg) { return v < sg.x1; });
     if (it != p.segs.end()) p.map_hovered = static_cast<int>(it - p.segs.begin());
   }
-  for (size_t i = 0; i < p.segs.size(); ++i) {
-    const auto& sg = p.segs[i];
-    if (sg.kind < 0) continue;
-    if (p.has_selected && sg.start == p.selected) outline(sg, IM_COL32(255, 255, 255, 255), 2.0f);
-    else if (hl.shown_vma && hl.shown_vma_start == sg.start) outline(sg, IM_COL32(70, 140, 230, 255), 2.0f);
-  }
-  for (const auto& [start, change] : p.changes) {
-    if (change != 2) continue;
+  auto seg_of = [&](uint64_t start) -> const VmaPanel::Seg* {
     auto it = std::lower_bound(p.segs.begin(), p.segs.end(), start,
                                [](const VmaPanel::Seg& sg, uint64_t a) { return sg.start < a; });
-    if (it != p.segs.end() && it->start == start && it->kind >= 0) outline(*it, IM_COL32(255, 200, 40, 255), 1.5f);
-  }
+    return it != p.segs.end() && it->start == start && it->kind >= 0 ? &*it : nullptr;
+  };
+  for (const auto& [start, change] : p.changes)
+    if (change == 2)
+      if (const auto* sg = seg_of(start)) outline(*sg, IM_COL32(255, 200, 40, 255), 1.5f);
+  if (hl.shown_vma)
+    if (const auto* sg = seg_of(hl.shown_vma_start)) outline(*sg, IM_COL32(70, 140, 230, 255), 2.0f);
+  if (p.has_selected)
+    if (const auto* sg = seg_of(p.selected)) outline(*sg, IM_COL32(255, 255, 255, 255), 2.0f);
   if (p.map_hovered >= 0) {
     const auto& sg = p.segs[static_cast<size_t>(p.map_hovered)];
     char size[32];
@@ -258,9 +266,7 @@ void draw_map(VmaPanel& p, PanelContext& ctx, const engine::Process& proc) {
     ImGui::EndTooltip();
   }
   // Legend: kinds present, then how permissions show.
-  bool present[kKinds] = {};
-  for (const auto& sg : p.segs)
-    if (sg.kind >= 0) present[sg.kind] = true;
+  const bool* present = p.kinds_present;
   const float sq = ImGui::GetTextLineHeight() * 0.7f;
   bool first = true;
   for (int kd = 0; kd < kKinds; ++kd) {
@@ -315,8 +321,8 @@ void draw_details(VmaPanel& p, PanelContext& ctx, const engine::Process& proc, c
   const std::string name = k.vma_name(proc, v);
   char size[32];
   format_size(size, sizeof size, v.end - v.start);
-  if (ImGui::SmallButton("x")) p.has_selected = false;
-  if (ImGui::IsItemHovered()) ImGui::SetTooltip("Deselect");
+  if (ImGui::SmallButton("close")) p.has_selected = false;
+  if (ImGui::IsItemHovered()) ImGui::SetTooltip("Deselect: back to the table alone");
   ImGui::SameLine();
   ImGui::Text("%012" PRIx64 "-%012" PRIx64 " %s", v.start, v.end, name.empty() ? "[anon]" : name.c_str());
   ImGui::TextDisabled("%s, %" PRIu64 " pages, vm_flags 0x%" PRIx64, size, v.pages(), v.flags);
@@ -490,9 +496,10 @@ void draw_vmas(VmaPanel& p, PanelContext& ctx) {
   const float details_w = 330.0f;
   const bool side = ImGui::GetContentRegionAvail().x >= 760.0f;
   if (sel && !side) {
-    if (ImGui::BeginChild("details", ImVec2(0, std::floor(ImGui::GetContentRegionAvail().y * 0.5f)), true))
-      draw_details(p, ctx, *proc, *sel);
+    // Narrow panels: the details take the table's place until deselected (x).
+    if (ImGui::BeginChild("details", ImVec2(0, 0), true)) draw_details(p, ctx, *proc, *sel);
     ImGui::EndChild();
+    return;
   }
   if (sel && side) ImGui::BeginGroup();
   const ImGuiTableFlags tflags = ImGuiTableFlags_RowBg | ImGuiTableFlags_BordersInnerV | ImGuiTableFlags_BordersOuterH |
@@ -561,8 +568,14 @@ void draw_vmas(VmaPanel& p, PanelContext& ctx) {
   while (clipper.Step()) {
     if (p.first_row < 0 && clipper.DisplayEnd > clipper.DisplayStart) p.first_row = clipper.DisplayStart;
     p.last_row = clipper.DisplayEnd - 1;
-    auto it = std::next(mm.vmas.begin(), clipper.DisplayStart);
+    // Row i's VMA, found from its start (the table can be 10,000 rows long).
+    auto it = clipper.DisplayStart < static_cast<int>(p.row_starts.size())
+                  ? mm.vmas.find(p.row_starts[static_cast<size_t>(clipper.DisplayStart)])
+                  : mm.vmas.end();
     for (int row = clipper.DisplayStart; row < clipper.DisplayEnd; ++row, ++it) {
+      // A line run earlier in this frame (a click) may have changed the VMAs: the rows
+      // catch up on the next frame.
+      if (it == mm.vmas.end()) break;
       const Vma& v = it->second;
       ImGui::TableNextRow();
       const int change = change_of(p, v);

@@ -39,6 +39,8 @@ struct VmaPanel {
     bool exec;
   };
   std::vector<Run> runs;  // segments merged per pixel, for drawing
+  std::vector<float> notches;  // the gaps wide enough to show their notch, in pixels
+  bool kinds_present[8] = {};
   float total_units = 1.0f;
   uint64_t map_gen = 0;
   int map_pid = -1;
@@ -48,6 +50,7 @@ struct VmaPanel {
   // What the last command did to each VMA of the shown process, by start: 1 its pages
   // changed, 2 the VMA itself (new, split, merged). Rebuilt once per command.
   std::map<uint64_t, int> changes;
+  std::vector<uint64_t> row_starts;  // the VMAs' starts in table order, for the clipper
   uint64_t changes_gen = 0;
   int changes_pid = -1;
 };
