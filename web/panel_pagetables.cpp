@@ -55,22 +55,24 @@ ImU32 frame_colour(const engine::PhysMem& mem, uint64_t pfn) {
 
 // Intel's names for the tables, with Linux's beside them in tooltips (4-level paging
 // folds the p4d into the pgd).
-const char* level_name(int level) {
-  static constexpr const char* kNames[5] = {"offset", "PT", "PD", "PDPT", "PML4"};
+struct LevelNames {
+  const char* intel;       // PML4
+  const char* kernel;      // pgd
+  const char* span;        // 512G
+  const char* span_words;  // 512 GiB
+};
+const LevelNames& names_of(int level) {
+  static constexpr LevelNames kNames[5] = {{"offset", "", "", ""},
+                                           {"PT", "pte", "4K", "4 KiB"},
+                                           {"PD", "pmd", "2M", "2 MiB"},
+                                           {"PDPT", "pud", "1G", "1 GiB"},
+                                           {"PML4", "pgd", "512G", "512 GiB"}};
   return kNames[std::clamp(level, 0, 4)];
 }
-const char* linux_name(int level) {
-  static constexpr const char* kNames[5] = {"", "pte", "pmd", "pud", "pgd"};
-  return kNames[std::clamp(level, 0, 4)];
-}
-const char* span_name(int level) {
-  static constexpr const char* kNames[5] = {"", "4K", "2M", "1G", "512G"};
-  return kNames[std::clamp(level, 0, 4)];
-}
-const char* span_words(int level) {
-  static constexpr const char* kNames[5] = {"", "4 KiB", "2 MiB", "1 GiB", "512 GiB"};
-  return kNames[std::clamp(level, 0, 4)];
-}
+const char* level_name(int level) { return names_of(level).intel; }
+const char* linux_name(int level) { return names_of(level).kernel; }
+const char* span_name(int level) { return names_of(level).span; }
+const char* span_words(int level) { return names_of(level).span_words; }
 
 uint64_t key_of(const Entry& e) { return (e.addr & 0xffffffffffffULL) | e.level; }
 bool maps_something(const EntryBits& b) { return b.present || b.protnone; }
