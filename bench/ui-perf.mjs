@@ -64,6 +64,18 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const full = [[800, 250], [700, 100], [900, 300], [600, 600], [1100, 600], [1000, 700], [300, 600], [700, 500]];
   await sample(page, 'idle, full layout', [[5, 790]]);
   await sample(page, 'pointer moving, full layout', full);
+  // The first frame after a command rebuilds what depends on the machine (map, reverse
+  // map, page-table tree): the one costly frame per line typed.
+  const after = [];
+  for (let i = 0; i < 6; i++) {
+    await page.mouse.move(700 + i * 40, 250);
+    const before = (await page.evaluate(() => window.vmplay.perf())).drawn;
+    await page.evaluate((n) => window.vmplay.exec(`*(char *)0x${(0x100000000 + n * 0x2000).toString(16)} = 2`), i);
+    await page.waitForTimeout(400);
+    const p = await page.evaluate(() => window.vmplay.perf());
+    after.push(Math.max(...p.recent_ms.slice(-(p.drawn - before))));
+  }
+  console.log(`${'first frame after a store'.padEnd(30)} ${after.map((x) => x.toFixed(1) + ' ms').join(', ')}`);
   await page.evaluate(() => window.vmplay.exec('use 1'));
   await page.setViewportSize({ width: 640, height: 420 });
   for (const v of ['vmas', 'pagetables', 'frames', 'timeline']) {

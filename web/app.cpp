@@ -127,6 +127,7 @@ void App::after_exec() {
 }
 
 void App::begin_frame() {
+  rebuilt_this_frame_ = false;
   if (exec_pending_) {
     exec_pending_ = false;
     after_exec();

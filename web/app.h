@@ -89,6 +89,14 @@ class App {
   // Recent frame times (CPU milliseconds spent in draw), for window.vmplay.perf().
   void note_frame_ms(double ms);
   std::string perf_json() const;
+  // Big caches (the address-space map, the frames' reverse map) are rebuilt after a
+  // command one per frame, so no single frame pays for all of them: true for the first
+  // caller in a frame. A cache that may not rebuild yet draws as it was, one frame late.
+  bool claim_rebuild() {
+    if (rebuilt_this_frame_) return false;
+    rebuilt_this_frame_ = true;
+    return true;
+  }
   // Names the item just drawn (its screen rectangle goes into ui().targets), so tests
   // and embedding pages can find a button, a tab or a row without fixed coordinates.
   void mark(std::string name);
@@ -97,6 +105,7 @@ class App {
   void begin_frame();
   void after_exec();
   bool exec_pending_ = false;
+  bool rebuilt_this_frame_ = false;
   void update_frames_of_vma();
   void draw_view(View v, PanelContext& ctx);
   void draw_full(float width, float height, PanelContext& ctx);

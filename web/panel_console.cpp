@@ -144,7 +144,9 @@ void ConsolePanel::add(Kind kind, std::string_view text) {
     log.push_back({kind, std::string(part)});
     b = e + 1;
   }
-  if (log.size() > max_lines) {
+  if (log.size() > max_lines + max_lines / 8) {
+    // The oldest lines go an eighth of the log at a time: erasing the front and laying
+    // the rest out again costs the whole log, so not on every line once it is full.
     log.erase(log.begin(), log.begin() + static_cast<std::ptrdiff_t>(log.size() - max_lines));
     rows_cols = 0;  // line numbers moved: lay out again
   }

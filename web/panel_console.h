@@ -44,7 +44,7 @@ struct ConsolePanel {
   std::string saved_input;          // the new line while browsing history
   bool focus_input = true;          // give the input keyboard focus on the next frame
   bool scroll_to_bottom = true;
-  size_t max_lines = 20000;         // oldest lines go beyond this
+  size_t max_lines = 20000;         // oldest lines go beyond this (an eighth more at a time)
 
   // Logs a line that was run, and its output.
   void record(std::string_view line, const shell::Output& out);

@@ -64,32 +64,34 @@ constexpr ImU32 kDirty = IM_COL32(255, 140, 40, 255);
 constexpr ImU32 kReferenced = IM_COL32(255, 255, 255, 230);
 
 // Rebuilds the reverse map and the PTE bits per frame once per command.
-void update_rmap(FramePanel& p, const engine::Kernel& k, uint64_t generation) {
+void update_rmap(FramePanel& p, const engine::Kernel& k, uint64_t generation, App& app) {
   if (p.rmap_gen == generation) return;
+  // One big rebuild per frame (App::claim_rebuild): until then the marks are a frame old.
+  if (p.rmap_gen != 0 && p.rmap_begin.size() == k.phys().total() + 1 && !app.claim_rebuild()) return;
   p.rmap_gen = generation;
   const size_t n = static_cast<size_t>(k.phys().total());
-  std::vector<engine::Kernel::Mapper> all;
-  std::vector<uint32_t> count(n + 1, 0);
+  // Every present PTE once, then a counting sort by frame: two passes, no comparisons.
+  struct Found {
+    uint64_t pfn;
+    engine::Kernel::Mapper m;
+  };
+  std::vector<Found> found;
   p.pte_bits.assign(n, 0);
-  std::vector<std::pair<uint64_t, engine::Kernel::Mapper>> by_pfn;
+  p.rmap_begin.assign(n + 1, 0);
   for (engine::Pid pid : k.pids())
     for (const auto& pte : k.ptes(pid)) {
       if (!engine::pte_present(pte.entry)) continue;
       const uint64_t pfn = engine::pte_pfn(pte.entry).value;
       if (pfn >= n) continue;
-      by_pfn.push_back({pfn, {pid, pte.addr}});
+      found.push_back({pfn, {pid, pte.addr}});
+      ++p.rmap_begin[static_cast<size_t>(pfn) + 1];
       const auto bits = engine::decode_entry(pte.entry);
       p.pte_bits[static_cast<size_t>(pfn)] |= static_cast<uint8_t>((bits.accessed ? 1 : 0) | (bits.dirty ? 2 : 0));
     }
-  std::stable_sort(by_pfn.begin(), by_pfn.end(), [](const auto& x, const auto& y) { return x.first < y.first; });
-  p.rmap.clear();
-  p.rmap.reserve(by_pfn.size());
-  p.rmap_begin.assign(n + 1, 0);
-  for (const auto& [pfn, m] : by_pfn) {
-    ++p.rmap_begin[static_cast<size_t>(pfn) + 1];
-    p.rmap.push_back(m);
-  }
   for (size_t i = 0; i < n; ++i) p.rmap_begin[i + 1] += p.rmap_begin[i];
+  p.rmap.resize(found.size());
+  std::vector<uint32_t> next(p.rmap_begin.begin(), p.rmap_begin.end() - 1);
+  for (const Found& f : found) p.rmap[next[static_cast<size_t>(f.pfn)]++] = f.m;
 }
 
 std::vector<engine::Kernel::Mapper> mappers_of(const FramePanel& p, uint64_t pfn) {
@@ -235,7 +237,7 @@ void draw_frames(FramePanel& p, PanelContext& ctx) {
   }
   ImGui::NewLine();
   ImGui::Spacing();
-  update_rmap(p, k, hl.generation);
+  update_rmap(p, k, hl.generation, ctx.app);
   // The selected frame's contents take the lower part of the panel.
   const bool dump = p.selected >= 0 && static_cast<uint64_t>(p.selected) < n;
   if (!dump) p.selected = -1;
