@@ -68,6 +68,16 @@ std::string kb(uint64_t pages) { return std::to_string(pages * 4); }
 
 }  // namespace
 
+const Lesson* find_lesson(std::string_view word) {
+  const std::string w(word);
+  char* end = nullptr;
+  long n = std::strtol(w.c_str(), &end, 10);
+  if (!w.empty() && end && !*end && n >= 1 && static_cast<size_t>(n) <= kLessonCount) return &kLessons[n - 1];
+  for (size_t i = 0; i < kLessonCount; ++i)
+    if (kLessons[i].name == word || kLessons[i].name.substr(3) == word) return &kLessons[i];
+  return nullptr;
+}
+
 std::string lesson_title(const Lesson& l) {
   // The first sentence of the opening narration, which may run over several # lines.
   std::string title;
@@ -136,12 +146,7 @@ void Session::run_command(const Stmt& st, Pid pid, Output& out) {
     text("lesson N runs one from a fresh machine");
   } else if (cmd == "lesson") {
     if (w.size() != 1) return refuse(out, "lesson takes a number or a name: lesson 3 (lessons lists them)", st.target_span);
-    const Lesson* found = nullptr;
-    char* end = nullptr;
-    long n = std::strtol(w[0].c_str(), &end, 10);
-    if (end && !*end && n >= 1 && static_cast<size_t>(n) <= kLessonCount) found = &kLessons[n - 1];
-    for (size_t i = 0; !found && i < kLessonCount; ++i)
-      if (kLessons[i].name == w[0] || kLessons[i].name.substr(3) == w[0]) found = &kLessons[i];
+    const Lesson* found = find_lesson(w[0]);
     if (!found) return refuse(out, "no lesson '" + w[0] + "' (lessons lists them)", word_span(st, 0));
     // From a fresh machine, line by line, each echoed as it would be typed. On the
     // timeline it is a reset followed by its lines, so undo steps back through them.

@@ -15,6 +15,9 @@ struct Lesson {
 extern const Lesson kLessons[];
 extern const size_t kLessonCount;
 
+// A lesson by number ("3") or name ("03-guard-page" or "guard-page"), or nullptr.
+const Lesson* find_lesson(std::string_view word);
+
 // The lesson's title: the first sentence of its opening narration.
 std::string lesson_title(const Lesson& l);
 

@@ -225,6 +225,28 @@ void Session::record(std::string_view line, std::string label, std::optional<uin
   }
 }
 
+std::string Session::script() const {
+  auto is_config = [](const std::string& l) {
+    return l.rfind("config ram ", 0) == 0 || l.rfind("config aslr ", 0) == 0;
+  };
+  auto is_reset = [](const std::string& l) { return l == "reset" || l == "reset()"; };
+  size_t from = 1;  // the first step after the last reset
+  for (size_t i = pos_; i >= 1; --i)
+    if (is_reset(timeline_[i].line) || is_config(timeline_[i].line)) {
+      from = i;
+      break;
+    }
+  std::string out;
+  // The settings a reset keeps come first; a plain reset itself is not needed.
+  for (size_t i = 1; i < from; ++i)
+    if (is_config(timeline_[i].line)) out += timeline_[i].line + "\n";
+  for (size_t i = from; i <= pos_; ++i) {
+    if (i == from && is_reset(timeline_[i].line)) continue;
+    out += timeline_[i].line + "\n";
+  }
+  return out;
+}
+
 void Session::go_to(size_t n, Output& out) {
   auto it = std::prev(checkpoints_.upper_bound(n));
   restore(it->second);

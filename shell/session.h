@@ -98,6 +98,9 @@ class Session {
   // The timeline and where the machine stands on it (an index into it).
   const std::vector<TimelineEntry>& timeline() const { return timeline_; }
   size_t timeline_pos() const { return pos_; }
+  // The lines that rebuild the current state from a fresh page: the steps since the last
+  // reset (with the ram and aslr settings before it), one per line. Empty at the start.
+  std::string script() const;
   // The address and pid of the last `walk` line that ran (the page-table panel shows
   // that walk, redone against the machine as it is now).
   struct WalkRequest {

@@ -6,6 +6,8 @@
 #include <cstdio>
 
 #include "imgui.h"
+#include "imgui_internal.h"  // the hovered window, for wants_wheel
+#include "shell/lessons.h"
 #include "shell/format.h"
 
 namespace vmplay::web {
@@ -51,6 +53,8 @@ std::string App::ui_json() const {
        ",\"steps\":" + std::to_string(session_.timeline().size()) + ",\"faults\":{\"minor\":" +
        std::to_string(now.faults_minor) + ",\"major\":" + std::to_string(now.faults_major) + ",\"cow\":" +
        std::to_string(now.faults_cow) + "}}";
+  j += ",\"script\":{\"pos\":" + std::to_string(queue_next_) + ",\"lines\":" + std::to_string(queue_.size()) +
+       "},\"theme\":\"" + (light_ ? "light" : "dark") + "\"";
   j += ",\"targets\":{";
   for (size_t i = 0; i < shown_targets_.size(); ++i) {
     const Target& t = shown_targets_[i];
@@ -200,6 +204,179 @@ const char* view_name(View v) {
   return "?";
 }
 
+namespace {
+
+bool is_narration(std::string_view line) {
+  size_t i = line.find_first_not_of(" \t");
+  return i == std::string_view::npos || line[i] == '#';
+}
+
+}  // namespace
+
+void App::notice(std::string_view text, bool error) {
+  console_.add(error ? ConsolePanel::Kind::Error : ConsolePanel::Kind::Note, "page: " + std::string(text));
+}
+
+bool App::load_script(std::string_view text, RunMode mode) {
+  if (text.size() > kMaxScriptBytes) {
+    notice("the script is " + std::to_string(text.size()) + " bytes; at most " + std::to_string(kMaxScriptBytes) +
+               " are run. Nothing ran.",
+           true);
+    return false;
+  }
+  std::vector<std::string> lines;
+  for (size_t b = 0; b <= text.size();) {
+    size_t e = text.find('\n', b);
+    if (e == std::string_view::npos) e = text.size();
+    std::string line(text.substr(b, e - b));
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    lines.push_back(std::move(line));
+    b = e + 1;
+  }
+  while (!lines.empty() && lines.back().empty()) lines.pop_back();
+  if (lines.size() > kMaxScriptLines) {
+    notice("the script has " + std::to_string(lines.size()) + " lines; at most " + std::to_string(kMaxScriptLines) +
+               " are run. Nothing ran.",
+           true);
+    return false;
+  }
+  queue_.clear();
+  queue_next_ = 0;
+  // A script given to a fresh page (a widget) replaces the welcome text.
+  if (session_.timeline().size() == 1 && session_.lines_run() == 0) console_.clear();
+  switch (mode) {
+    case RunMode::All:
+      for (const auto& l : lines) {
+        if (is_narration(l)) {
+          if (l.find('#') != std::string::npos) console_.add(ConsolePanel::Kind::Comment, l);
+        } else {
+          exec(l);
+        }
+      }
+      break;
+    case RunMode::Step:
+      queue_ = std::move(lines);
+      notice("a script of " + std::to_string(queue_.size()) + " lines: Next runs them one at a time", false);
+      break;
+    case RunMode::None:
+      for (const auto& l : lines)
+        if (!is_narration(l)) console_.history.push_back(l);
+      notice("a script of " + std::to_string(lines.size()) + " lines is in the history: Up recalls them", false);
+      break;
+  }
+  return true;
+}
+
+bool App::load_lesson(std::string_view name, RunMode mode) {
+  const shell::Lesson* l = shell::find_lesson(name);
+  if (!l) {
+    notice("no lesson '" + std::string(name) + "' (lessons lists them)", true);
+    return false;
+  }
+  return load_script(l->text, mode);
+}
+
+void App::script_next() {
+  // The narration before the next statement, then the statement.
+  while (queue_next_ < queue_.size() && is_narration(queue_[queue_next_])) {
+    const std::string& l = queue_[queue_next_++];
+    if (l.find('#') != std::string::npos) console_.add(ConsolePanel::Kind::Comment, l);
+  }
+  if (queue_next_ < queue_.size()) exec(queue_[queue_next_++]);
+  console_.scroll_to_bottom = true;
+}
+
+void App::copy_link() {
+  const std::string script = session_.script();
+  if (on_copy_link)
+    on_copy_link(script);
+  else
+    ImGui::SetClipboardText(script.c_str());
+  notice(script.empty() ? "copied a link to a fresh session (nothing has changed yet)"
+                        : "copied a link that replays this session's " +
+                              std::to_string(std::count(script.begin(), script.end(), '\n')) + " lines",
+         false);
+}
+
+void App::script_reset() {
+  exec("reset");
+  queue_next_ = 0;
+}
+
+bool App::set_panels(std::string_view list) {
+  std::vector<View> views;
+  bool shell = false;
+  for (size_t b = 0; b <= list.size();) {
+    size_t e = list.find(',', b);
+    if (e == std::string_view::npos) e = list.size();
+    std::string_view name = list.substr(b, e - b);
+    b = e + 1;
+    if (name.empty()) continue;
+    if (name == "shell") {
+      shell = true;
+      continue;
+    }
+    if (name == "maps") name = "vmas";
+    if (name == "pagetable") name = "pagetables";
+    bool found = false;
+    for (View v : kAllViews)
+      if (name == view_name(v)) {
+        views.push_back(v);
+        found = true;
+      }
+    if (!found) return false;
+  }
+  if (views.empty() && !shell) return false;
+  only_views_ = std::move(views);
+  only_shell_ = shell;
+  panels_set_ = true;
+  if (!only_views_.empty()) front_[0] = only_views_.front();
+  front_request_ = true;
+  return true;
+}
+
+bool App::view_allowed(View v) const {
+  return !panels_set_ || std::find(only_views_.begin(), only_views_.end(), v) != only_views_.end();
+}
+
+bool App::wants_wheel() const {
+  const ImGuiContext* g = ImGui::GetCurrentContext();
+  for (const ImGuiWindow* w = g ? g->HoveredWindow : nullptr; w; w = w->ParentWindow) {
+    if (w->ScrollMax.y > 0.0f || w->ScrollMax.x > 0.0f) return true;
+    if (!(w->Flags & ImGuiWindowFlags_ChildWindow)) break;
+  }
+  return false;
+}
+
+// Next and Reset for a script run a line at a time, with where it stands.
+void App::draw_script_bar() {
+  if (queue_.empty()) return;
+  const bool done = queue_next_ >= queue_.size();
+  ImGui::BeginDisabled(done);
+  if (ImGui::SmallButton("Next >")) script_next();
+  ImGui::EndDisabled();
+  mark("script next");
+  ImGui::SameLine();
+  if (ImGui::SmallButton("Reset")) script_reset();
+  mark("script reset");
+  ImGui::SameLine();
+  size_t statements = 0, ran = 0;
+  for (size_t i = 0; i < queue_.size(); ++i)
+    if (!is_narration(queue_[i])) {
+      ++statements;
+      if (i < queue_next_) ++ran;
+    }
+  if (done) {
+    ImGui::TextDisabled("all %zu lines ran", statements);
+    return;
+  }
+  size_t next = queue_next_;
+  while (next < queue_.size() && is_narration(queue_[next])) ++next;
+  ImGui::TextDisabled("%zu/%zu next:", ran, statements);
+  ImGui::SameLine();
+  ImGui::TextUnformatted(next < queue_.size() ? queue_[next].c_str() : "");
+}
+
 bool App::show(std::string_view name) {
   for (View v : kAllViews) {
     if (name != view_name(v)) continue;
@@ -282,7 +459,7 @@ void App::draw_view(View v, PanelContext& ctx) {
 void App::draw(float width, float height) {
   begin_frame();
   PanelContext ctx{session_, hl_, view_pid(), *this};
-  compact_ = layout_ == Layout::Compact ||
+  compact_ = layout_ == Layout::Compact || panels_set_ ||
              (layout_ == Layout::Auto && (width < kFullWidth || height < kFullHeight));
   if (compact_)
     draw_compact(width, height, ctx);
@@ -356,34 +533,42 @@ void App::draw_full(float width, float height, PanelContext& ctx) {
 // Compact (small windows, iframes): every view a tab above, the shell below.
 void App::draw_compact(float width, float height, PanelContext& ctx) {
   const float gap = 2.0f;
-  const float views_h = std::floor(height * 0.58f);
-  ImGui::SetNextWindowPos(ImVec2(0, 0));
-  ImGui::SetNextWindowSize(ImVec2(width, views_h));
-  if (ImGui::Begin("###views", nullptr, kFixed | ImGuiWindowFlags_NoTitleBar)) {
-    if (ImGui::BeginTabBar("views", ImGuiTabBarFlags_FittingPolicyScroll)) {
-      const View wanted = front_[0];
-      for (View v : kAllViews) {
-        const ImGuiTabItemFlags f = front_request_ && wanted == v ? ImGuiTabItemFlags_SetSelected : 0;
-        char label[64];
-        if (v == View::AddressSpace)
-          std::snprintf(label, sizeof label, "Address space (pid %d)###%s", ctx.pid, view_name(v));
-        else
-          std::snprintf(label, sizeof label, "%s###%s", view_title(v), view_name(v));
-        const bool open = ImGui::BeginTabItem(label, nullptr, f);
-        mark(std::string("tab ") + view_name(v));
-        if (open) {
-          front_[0] = v;
-          timed_view(v, ctx);
-          ImGui::EndTabItem();
+  // panels= may leave out the shell, or every view.
+  const bool draw_views = !panels_set_ || !only_views_.empty();
+  const bool shell = !panels_set_ || only_shell_;
+  const float views_h = !shell ? height : draw_views ? std::floor(height * 0.58f) : 0.0f;
+  if (draw_views) {
+    ImGui::SetNextWindowPos(ImVec2(0, 0));
+    ImGui::SetNextWindowSize(ImVec2(width, views_h));
+    if (ImGui::Begin("###views", nullptr, kFixed | ImGuiWindowFlags_NoTitleBar)) {
+      if (!shell) draw_script_bar();
+      if (ImGui::BeginTabBar("views", ImGuiTabBarFlags_FittingPolicyScroll)) {
+        const View wanted = front_[0];
+        for (View v : kAllViews) {
+          if (!view_allowed(v)) continue;
+          const ImGuiTabItemFlags f = front_request_ && wanted == v ? ImGuiTabItemFlags_SetSelected : 0;
+          char label[64];
+          if (v == View::AddressSpace)
+            std::snprintf(label, sizeof label, "Address space (pid %d)###%s", ctx.pid, view_name(v));
+          else
+            std::snprintf(label, sizeof label, "%s###%s", view_title(v), view_name(v));
+          const bool open = ImGui::BeginTabItem(label, nullptr, f);
+          mark(std::string("tab ") + view_name(v));
+          if (open) {
+            front_[0] = v;
+            timed_view(v, ctx);
+            ImGui::EndTabItem();
+          }
         }
+        ImGui::EndTabBar();
       }
-      ImGui::EndTabBar();
     }
+    ImGui::End();
   }
-  ImGui::End();
-
-  ImGui::SetNextWindowPos(ImVec2(0, views_h + gap));
-  ImGui::SetNextWindowSize(ImVec2(width, std::max(height - views_h - gap, 1.0f)));
+  if (!shell) return;
+  const float shell_y = draw_views ? views_h + gap : 0.0f;
+  ImGui::SetNextWindowPos(ImVec2(0, shell_y));
+  ImGui::SetNextWindowSize(ImVec2(width, std::max(height - shell_y, 1.0f)));
   if (ImGui::Begin("Shell###shell", nullptr, kFixed | ImGuiWindowFlags_MenuBar | ImGuiWindowFlags_NoTitleBar))
     draw_console(console_, ctx);
   ImGui::End();

@@ -6,6 +6,7 @@
 // highlights its counterparts in the other panels.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -63,6 +64,10 @@ const char* view_name(View v);  // "vmas", "pagetables", ... (window.vmplay.show
 
 enum class Layout : uint8_t { Auto, Full, Compact };
 
+// How a script given to the page (URL, postMessage) runs: all at once, a line per click
+// on Next (its narration first), or only loaded into the input history.
+enum class RunMode : uint8_t { All, Step, None };
+
 class App {
  public:
   explicit App(shell::SessionConfig cfg = {});
@@ -86,6 +91,33 @@ class App {
   bool compact() const { return compact_; }  // as laid out last frame
   // Brings a view to the front (its tab, in the compact layout). False: no such view.
   bool show(std::string_view name);
+  // ---- embedding ----
+  // Runs or queues a script. Returns false (with a console message) past the limits.
+  static constexpr size_t kMaxScriptLines = 10000, kMaxScriptBytes = size_t{1} << 20;
+  bool load_script(std::string_view text, RunMode mode);
+  bool load_lesson(std::string_view name, RunMode mode);
+  // The queued script (Step): runs comment lines up to and including the next statement.
+  void script_next();
+  void script_reset();  // runs `reset` and rewinds the queue
+  void draw_script_bar();  // Next and Reset, when a script is queued
+  void copy_link();
+  // A pasted line: into the console's input, to be edited (see ConsolePanel::pending_paste).
+  void paste_line(std::string text) { console_.pending_paste += text; }
+  size_t script_pos() const { return queue_next_; }
+  void set_script_pos(size_t n) { queue_next_ = std::min(n, queue_.size()); }
+  // Only these views (and the shell when `shell`); empty: all. False for an unknown name.
+  bool set_panels(std::string_view list);
+  void set_light(bool light) { light_ = light; }
+  bool light() const { return light_; }
+  // A message of the page's own in the console ("page: ...").
+  void notice(std::string_view text, bool error);
+  std::string log_text() const { return console_.text(); }
+  uint64_t generation() const { return hl_.generation + (exec_pending_ ? 1 : 0); }
+  // What "Copy link" does with the session's script (the page builds a URL from it).
+  std::function<void(const std::string&)> on_copy_link;
+  // Whether a mouse wheel at the pointer would scroll something (else the host page may).
+  bool wants_wheel() const;
+
   // Recent frame times (CPU milliseconds spent in draw), for window.vmplay.perf().
   void note_frame_ms(double ms);
   std::string perf_json() const;
@@ -105,11 +137,18 @@ class App {
   void begin_frame();
   void after_exec();
   bool exec_pending_ = false;
+  std::vector<std::string> queue_;  // a script run a line at a time (Next)
+  size_t queue_next_ = 0;
+  std::vector<View> only_views_;    // panels=: the views shown (empty: all)
+  bool only_shell_ = true;          // panels=: whether the shell shows
+  bool panels_set_ = false;
+  bool light_ = false;
   bool rebuilt_this_frame_ = false;
   void update_frames_of_vma();
   void draw_view(View v, PanelContext& ctx);
   void draw_full(float width, float height, PanelContext& ctx);
   void draw_compact(float width, float height, PanelContext& ctx);
+  bool view_allowed(View v) const;
 
   shell::Session session_;
   shell::Output last_;

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -38,6 +39,7 @@ struct Gui {
   vmplay::web::App* app = nullptr;
   float font_scale = 0.0f;  // the pixel ratio the font atlas was built for
   bool done = false;
+  uint64_t changed_seen = 0;  // the App generation the page was last told about
 };
 
 Gui g_gui;
@@ -69,9 +71,24 @@ float pixel_ratio() {
 #endif
 }
 
-void set_style() {
-  ImGui::StyleColorsDark();
+void set_style(bool light) {
   ImGuiStyle& s = ImGui::GetStyle();
+  if (light) {
+    // The light theme (theme=light): ImGui's own, with our spacing and a paper white.
+    ImGui::StyleColorsLight();
+    s.WindowRounding = 0.0f;
+    s.WindowBorderSize = 1.0f;
+    s.FrameRounding = 3.0f;
+    s.WindowPadding = ImVec2(8.0f, 6.0f);
+    s.FramePadding = ImVec2(6.0f, 4.0f);
+    s.ItemSpacing = ImVec2(8.0f, 5.0f);
+    s.CellPadding = ImVec2(6.0f, 2.0f);
+    s.ScrollbarSize = 12.0f;
+    s.Colors[ImGuiCol_WindowBg] = ImVec4(0.985f, 0.985f, 0.98f, 1.0f);
+    s.Colors[ImGuiCol_TextDisabled] = ImVec4(0.38f, 0.40f, 0.44f, 1.0f);
+    return;
+  }
+  ImGui::StyleColorsDark();
   s.WindowRounding = 0.0f;
   s.WindowBorderSize = 0.0f;
   s.FrameRounding = 3.0f;
@@ -216,6 +233,13 @@ void frame() {
   // The frame's CPU time: building the UI and its draw lists (what a large state costs;
   // the GPU's share is the browser's).
   g_gui.app->note_frame_ms(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+#ifdef __EMSCRIPTEN__
+  // Tell the page when the session changed (it saves it and tells an embedding host).
+  if (g_gui.app->generation() != g_gui.changed_seen) {
+    g_gui.changed_seen = g_gui.app->generation();
+    EM_ASM({ if (Module["onVmplayChanged"]) Module["onVmplayChanged"](); });
+  }
+#endif
 
   const int vp_w = static_cast<int>(io.DisplaySize.x * io.DisplayFramebufferScale.x);
   const int vp_h = static_cast<int>(io.DisplaySize.y * io.DisplayFramebufferScale.y);
@@ -236,6 +260,11 @@ EM_JS(void, js_copy_text, (const char* text), {
   if (navigator.clipboard && navigator.clipboard.writeText) navigator.clipboard.writeText(t).catch(function () {});
 });
 void set_clipboard(void*, const char* text) { js_copy_text(text); }
+
+// "Copy link": the page's address with the session's script as #script= (base64url).
+EM_JS(void, js_copy_link, (const char* script), {
+  if (Module["copyLink"]) Module["copyLink"](UTF8ToString(script));
+});
 const char* get_clipboard(void*) { return ""; }
 #endif
 
@@ -277,10 +306,13 @@ EMSCRIPTEN_KEEPALIVE const char* vmplay_exec(const char* line) {
 // into the input line to be edited; several lines run one by one, as a script.
 EMSCRIPTEN_KEEPALIVE void vmplay_paste(const char* text) {
   if (!g_gui.app || !text) return;
+  // Ctrl/Cmd and V were released while the paste sink had focus: with the keyboard bound
+  // to the canvas SDL never saw those key-ups, and would think Ctrl still held.
+  SDL_ResetKeyboard();
   std::string t(text);
   while (!t.empty() && (t.back() == '\n' || t.back() == '\r')) t.pop_back();
   if (t.find('\n') == std::string::npos) {
-    ImGui::GetIO().AddInputCharactersUTF8(t.c_str());
+    g_gui.app->paste_line(t);
     return;
   }
   (void)vmplay_exec(t.c_str());
@@ -291,6 +323,37 @@ EMSCRIPTEN_KEEPALIVE const char* vmplay_ui() {
   out = g_gui.app ? g_gui.app->ui_json() : std::string("null");
   return out.c_str();
 }
+
+// Embedding (index.html reads the URL and postMessages and calls these).
+EMSCRIPTEN_KEEPALIVE int vmplay_load(const char* script, const char* mode) {
+  if (!g_gui.app || !script || !mode) return 0;
+  std::string_view m(mode);
+  const auto run = m == "step" ? vmplay::web::RunMode::Step : m == "none" ? vmplay::web::RunMode::None
+                                                                           : vmplay::web::RunMode::All;
+  return g_gui.app->load_script(script, run) ? 1 : 0;
+}
+
+EMSCRIPTEN_KEEPALIVE int vmplay_lesson(const char* name, const char* mode) {
+  if (!g_gui.app || !name || !mode) return 0;
+  std::string_view m(mode);
+  const auto run = m == "all" ? vmplay::web::RunMode::All : m == "none" ? vmplay::web::RunMode::None
+                                                                         : vmplay::web::RunMode::Step;
+  return g_gui.app->load_lesson(name, run) ? 1 : 0;
+}
+
+EMSCRIPTEN_KEEPALIVE const char* vmplay_script() {
+  static std::string out;
+  out = g_gui.app ? g_gui.app->session().script() : std::string();
+  return out.c_str();
+}
+
+EMSCRIPTEN_KEEPALIVE const char* vmplay_log() {
+  static std::string out;
+  out = g_gui.app ? g_gui.app->log_text() : std::string();
+  return out.c_str();
+}
+
+EMSCRIPTEN_KEEPALIVE int vmplay_wants_wheel() { return g_gui.app && g_gui.app->wants_wheel() ? 1 : 0; }
 
 EMSCRIPTEN_KEEPALIVE const char* vmplay_perf() {
   static std::string out;
@@ -304,6 +367,21 @@ EMSCRIPTEN_KEEPALIVE int vmplay_view(const char* key, const char* value) {
   if (!g_gui.app || !key || !value) return 0;
   std::string_view k(key), v(value);
   if (k == "show") return g_gui.app->show(v) ? 1 : 0;
+  if (k == "panels") return g_gui.app->set_panels(v) ? 1 : 0;
+  if (k == "theme") {
+    if (v != "light" && v != "dark") return 0;
+    g_gui.app->set_light(v == "light");
+    set_style(v == "light");
+    return 1;
+  }
+  if (k == "notice" || k == "warn") {
+    g_gui.app->notice(v, k == "warn");
+    return 1;
+  }
+  if (k == "script_pos") {
+    g_gui.app->set_script_pos(static_cast<size_t>(std::strtoull(value, nullptr, 10)));
+    return 1;
+  }
   if (k == "layout") {
     if (v == "auto") g_gui.app->set_layout(vmplay::web::Layout::Auto);
     else if (v == "full") g_gui.app->set_layout(vmplay::web::Layout::Full);
@@ -324,6 +402,11 @@ EMSCRIPTEN_KEEPALIVE const char* vmplay_state() {
 #endif
 
 int main(int, char**) {
+#ifdef __EMSCRIPTEN__
+  // Keys only while the canvas has focus: an embedded widget must not take the host
+  // page's typing (the canvas gets focus when clicked; index.html).
+  SDL_SetHint(SDL_HINT_EMSCRIPTEN_KEYBOARD_ELEMENT, "#canvas");
+#endif
   if (SDL_Init(SDL_INIT_VIDEO | SDL_INIT_TIMER) != 0) {
     std::fprintf(stderr, "vmplay: SDL_Init failed: %s\n", SDL_GetError());
     return 1;
@@ -366,7 +449,7 @@ int main(int, char**) {
   io.IniFilename = nullptr;  // the layout is code, not a saved file
   io.ConfigInputTrickleEventQueue = false;  // EventBatcher does it, a frame per conflict
   io.ConfigInputTextEnterKeepActive = true;  // the console keeps focus after Enter
-  set_style();
+  set_style(false);
   ImGui_ImplSDL2_InitForOpenGL(g_gui.window, g_gui.gl);
   ImGui_ImplOpenGL3_Init(glsl_version);
 #ifdef __EMSCRIPTEN__
@@ -377,6 +460,10 @@ int main(int, char**) {
 
   static vmplay::web::App app;
   g_gui.app = &app;
+  g_gui.changed_seen = app.generation();
+#ifdef __EMSCRIPTEN__
+  app.on_copy_link = [](const std::string& script) { js_copy_link(script.c_str()); };
+#endif
 
 #ifdef __EMSCRIPTEN__
   // Tell the page we are usable (index.html sets window.vmplay.ready and fires vmplay-ready).

@@ -17,7 +17,7 @@ using Kind = ConsolePanel::Kind;
 
 ImVec4 rgb(int r, int g, int b) { return ImVec4(static_cast<float>(r) / 255.0f, static_cast<float>(g) / 255.0f, static_cast<float>(b) / 255.0f, 1.0f); }
 
-ImVec4 kind_colour(Kind k) {
+ImVec4 kind_colour_dark(Kind k) {
   switch (k) {
     case Kind::Input: return rgb(120, 190, 255);
     case Kind::Caret: return rgb(255, 95, 95);
@@ -30,6 +30,23 @@ ImVec4 kind_colour(Kind k) {
     case Kind::Error: return rgb(255, 95, 95);
   }
   return rgb(255, 255, 255);
+}
+
+// On the light theme: the same hues, dark enough to read on white.
+ImVec4 kind_colour(Kind k, bool light) {
+  if (!light) return kind_colour_dark(k);
+  switch (k) {
+    case Kind::Result: return rgb(25, 27, 32);
+    case Kind::Text: return rgb(60, 64, 72);
+    case Kind::Input: return rgb(20, 90, 170);
+    case Kind::Event: return rgb(150, 100, 0);
+    case Kind::Comment: return rgb(40, 110, 50);
+    case Kind::Note: return rgb(110, 60, 170);
+    default: {
+      ImVec4 c = kind_colour_dark(k);
+      return ImVec4(c.x * 0.75f, c.y * 0.5f, c.z * 0.5f, 1.0f);
+    }
+  }
 }
 
 Kind from_line_kind(shell::LineKind k) {
@@ -102,7 +119,12 @@ void complete(ImGuiInputTextCallbackData* data, ConsolePanel& p, const shell::Se
 int input_callback(ImGuiInputTextCallbackData* data) {
   auto* cb = static_cast<CallbackData*>(data->UserData);
   ConsolePanel& p = *cb->panel;
-  if (data->EventFlag == ImGuiInputTextFlags_CallbackCompletion) {
+  if (data->EventFlag == ImGuiInputTextFlags_CallbackAlways) {
+    if (p.cursor_to_end) {
+      data->CursorPos = data->SelectionStart = data->SelectionEnd = data->BufTextLen;
+      p.cursor_to_end = false;
+    }
+  } else if (data->EventFlag == ImGuiInputTextFlags_CallbackCompletion) {
     complete(data, p, *cb->session);
   } else if (data->EventFlag == ImGuiInputTextFlags_CallbackHistory) {
     const int n = static_cast<int>(p.history.size());
@@ -250,6 +272,10 @@ static void draw_menu_bar(ConsolePanel& p, PanelContext& ctx) {
     ImGui::Separator();
     if (ImGui::MenuItem("Copy the log")) ImGui::SetClipboardText(p.text().c_str());
     ctx.app.mark("item Copy the log");
+    if (ImGui::MenuItem("Copy a link to this session")) ctx.app.copy_link();
+    ctx.app.mark("item Copy link");
+    if (ImGui::IsItemHovered())
+      ImGui::SetTooltip("A link to this page that runs this session's lines again (#script=)");
     if (ImGui::MenuItem("Clear the log")) p.clear();
     ctx.app.mark("item Clear the log");
     ImGui::EndMenu();
@@ -288,6 +314,7 @@ static void draw_menu_bar(ConsolePanel& p, PanelContext& ctx) {
 void draw_console(ConsolePanel& p, PanelContext& ctx) {
   const ImGuiStyle& style = ImGui::GetStyle();
   draw_menu_bar(p, ctx);
+  ctx.app.draw_script_bar();
 
   // ---- the log ----
   const float footer = style.ItemSpacing.y + ImGui::GetFrameHeightWithSpacing();
@@ -317,10 +344,10 @@ void draw_console(ConsolePanel& p, PanelContext& ctx) {
           const uint32_t e = std::min(l.caret_end > r.offset ? l.caret_end - r.offset : 0, r.len + 1);
           for (; n < b && n + 1 < caret.size(); ++n) caret[n] = ' ';
           for (uint32_t c = b; c < std::max(e, b + 1) && n + 1 < caret.size(); ++c) caret[n++] = c == b ? '^' : '~';
-          ImGui::PushStyleColor(ImGuiCol_Text, kind_colour(Kind::Caret));
+          ImGui::PushStyleColor(ImGuiCol_Text, kind_colour(Kind::Caret, ctx.app.light()));
           ImGui::TextUnformatted(caret.data(), caret.data() + n);
         } else {
-          ImGui::PushStyleColor(ImGuiCol_Text, kind_colour(l.kind));
+          ImGui::PushStyleColor(ImGuiCol_Text, kind_colour(l.kind, ctx.app.light()));
           ImGui::TextUnformatted(l.text.data() + r.offset, l.text.data() + r.offset + r.len);
         }
         ImGui::PopStyleColor();
@@ -336,12 +363,25 @@ void draw_console(ConsolePanel& p, PanelContext& ctx) {
 
   // ---- the input line ----
   ImGui::AlignTextToFramePadding();
-  ImGui::TextColored(kind_colour(Kind::Input), ">");
+  ImGui::TextColored(kind_colour(Kind::Input, ctx.app.light()), ">");
   ImGui::SameLine();
   ImGui::SetNextItemWidth(-FLT_MIN);
   CallbackData cb{&p, &ctx.session};
   const ImGuiInputTextFlags flags = ImGuiInputTextFlags_EnterReturnsTrue | ImGuiInputTextFlags_CallbackHistory |
-                                    ImGuiInputTextFlags_CallbackCompletion;
+                                    ImGuiInputTextFlags_CallbackCompletion | ImGuiInputTextFlags_CallbackAlways;
+  if (!p.pending_paste.empty()) {
+    if (ImGui::GetActiveID() == ImGui::GetID("##input")) {
+      ImGui::GetIO().AddInputCharactersUTF8(p.pending_paste.c_str());
+    } else {
+      const size_t len = std::strlen(p.input.data());
+      const size_t room = p.input.size() - 1 - len;
+      std::memcpy(p.input.data() + len, p.pending_paste.data(), std::min(room, p.pending_paste.size()));
+      p.input[len + std::min(room, p.pending_paste.size())] = '\0';
+      p.focus_input = true;
+      p.cursor_to_end = true;
+    }
+    p.pending_paste.clear();
+  }
   bool entered = ImGui::InputTextWithHint("##input", "mmap(...), p[0] = 'A', cat /proc/self/maps, help  (Tab completes)",
                                           p.input.data(), p.input.size(), flags, input_callback, &cb);
   ImGui::SetItemDefaultFocus();

@@ -43,6 +43,11 @@ struct ConsolePanel {
   int history_pos = -1;             // -1: editing a new line; else an index into history
   std::string saved_input;          // the new line while browsing history
   bool focus_input = true;          // give the input keyboard focus on the next frame
+  // Text pasted into the page, for the input line. The paste moved the browser's focus
+  // away and back, which made the input inactive: it goes into the buffer, and the
+  // cursor to its end when the input is active again.
+  std::string pending_paste;
+  bool cursor_to_end = false;
   bool scroll_to_bottom = true;
   size_t max_lines = 20000;         // oldest lines go beyond this (an eighth more at a time)
 

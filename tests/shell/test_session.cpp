@@ -546,3 +546,27 @@ TEST_CASE("session: the words Tab completes are every call, command and constant
   for (const auto& w : words)
     if (w.is_call) CHECK(s.exec(w.text + "(").error_message.find("unknown") == std::string::npos);
 }
+
+TEST_CASE("session: script() rebuilds the current state on a fresh session") {
+  Session s;
+  CHECK(s.script().empty());
+  run(s, "config ram 2048");
+  run(s, kMmap);
+  run(s, "p[0] = 'A'");
+  run(s, "fork()");
+  run(s, "[pid 2] p[0] = 'B'");
+  run(s, "cat /proc/self/maps");  // not a step
+  Session t;
+  for (size_t b = 0, e; b < s.script().size(); b = e + 1) {
+    e = s.script().find('\n', b);
+    run(t, s.script().substr(b, e - b));
+  }
+  CHECK(machine(t) == machine(s));
+  CHECK(t.kernel().phys().total() == 2048);
+  // After a reset only the settings remain; after undo, the script stops where we are.
+  run(s, "reset");
+  run(s, "x = 1");
+  CHECK(s.script() == "config ram 2048\nx = 1\n");
+  run(s, "undo");
+  CHECK(s.script() == "config ram 2048\n");
+}
