@@ -41,6 +41,8 @@ std::string App::ui_json() const {
   // clipper may draw a row beyond the visible edge).
   std::string j = "{\"layout\":\"";
   j += compact_ ? "compact" : "full";
+  j += "\",\"layout_setting\":\"";
+  j += layout_ == Layout::Auto ? "auto" : layout_ == Layout::Full ? "full" : "compact";
   j += "\",\"front\":\"";
   j += view_name(front_[0]);
   j += "\",\"vmas\":" + vmas_ui_json(vmas_);
