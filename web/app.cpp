@@ -24,6 +24,7 @@ App::App(shell::SessionConfig cfg) : session_(cfg) {
   console_.add(ConsolePanel::Kind::Comment, "#       p[0] = 'A'     p[4096]     cat /proc/self/maps");
   console_.add(ConsolePanel::Kind::Comment, "# help lists everything; Up/Down recall, Tab completes.");
   console_.add(ConsolePanel::Kind::Comment, "# New here? The Lessons menu walks through 13 of them.");
+  welcome_lines_ = console_.log.size();
   after_exec();
 }
 
@@ -244,15 +245,22 @@ bool App::load_script(std::string_view text, RunMode mode) {
   }
   queue_.clear();
   queue_next_ = 0;
-  // A script given to a fresh page (a widget) replaces the welcome text.
-  if (session_.timeline().size() == 1 && session_.lines_run() == 0) console_.clear();
+  // A script given to a fresh page (a widget) replaces the welcome text (only that: the
+  // page's messages about its parameters stay).
+  if (welcome_lines_ && session_.timeline().size() == 1 && session_.lines_run() == 0 &&
+      console_.log.size() >= welcome_lines_) {
+    console_.log.erase(console_.log.begin(), console_.log.begin() + static_cast<std::ptrdiff_t>(welcome_lines_));
+    console_.rows_cols = 0;
+    welcome_lines_ = 0;
+  }
+  load_output_.clear();
   switch (mode) {
     case RunMode::All:
       for (const auto& l : lines) {
         if (is_narration(l)) {
           if (l.find('#') != std::string::npos) console_.add(ConsolePanel::Kind::Comment, l);
         } else {
-          exec(l);
+          load_output_ += exec(l).text();
         }
       }
       break;
@@ -300,9 +308,10 @@ void App::copy_link() {
          false);
 }
 
-void App::script_reset() {
-  exec("reset");
+std::string App::script_reset() {
+  std::string out = exec("reset").text();
   queue_next_ = 0;
+  return out;
 }
 
 bool App::set_panels(std::string_view list) {

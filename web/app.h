@@ -98,7 +98,9 @@ class App {
   bool load_lesson(std::string_view name, RunMode mode);
   // The queued script (Step): runs comment lines up to and including the next statement.
   void script_next();
-  void script_reset();  // runs `reset` and rewinds the queue
+  std::string script_reset();  // runs `reset` and rewinds the queue; its output
+  // The output of the lines the last load_script ran (RunMode::All).
+  const std::string& load_output() const { return load_output_; }
   void draw_script_bar();  // Next and Reset, when a script is queued
   void copy_link();
   // A pasted line: into the console's input, to be edited (see ConsolePanel::pending_paste).
@@ -139,6 +141,8 @@ class App {
   bool exec_pending_ = false;
   std::vector<std::string> queue_;  // a script run a line at a time (Next)
   size_t queue_next_ = 0;
+  size_t welcome_lines_ = 0;  // the welcome text at the top of the log, until a script replaces it
+  std::string load_output_;
   std::vector<View> only_views_;    // panels=: the views shown (empty: all)
   bool only_shell_ = true;          // panels=: whether the shell shows
   bool panels_set_ = false;

@@ -341,6 +341,20 @@ EMSCRIPTEN_KEEPALIVE int vmplay_lesson(const char* name, const char* mode) {
   return g_gui.app->load_lesson(name, run) ? 1 : 0;
 }
 
+// The output of the lines the last vmplay_load ran.
+EMSCRIPTEN_KEEPALIVE const char* vmplay_load_output() {
+  static std::string out;
+  out = g_gui.app ? g_gui.app->load_output() : std::string();
+  return out.c_str();
+}
+
+// Reset from the page or a host: a fresh machine, and a step script back at its start.
+EMSCRIPTEN_KEEPALIVE const char* vmplay_reset() {
+  static std::string out;
+  out = g_gui.app ? g_gui.app->script_reset() : std::string();
+  return out.c_str();
+}
+
 EMSCRIPTEN_KEEPALIVE const char* vmplay_script() {
   static std::string out;
   out = g_gui.app ? g_gui.app->session().script() : std::string();
