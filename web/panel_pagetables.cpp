@@ -15,6 +15,18 @@ namespace vmplay::web {
 
 namespace {
 
+// Text colours are chosen for the dark theme; on the light one (theme=light) they are
+// darkened so they read on white (set per frame from App::light()).
+bool g_light = false;  // NOLINT: one panel drawn at a time, on one thread
+ImU32 ink(ImU32 c) {
+  if (!g_light) return c;
+  auto ch = [&](int shift) { return static_cast<ImU32>(static_cast<float>((c >> shift) & 0xffu) * 0.55f) << shift; };
+  return ch(IM_COL32_R_SHIFT) | ch(IM_COL32_G_SHIFT) | ch(IM_COL32_B_SHIFT) | (c & IM_COL32_A_MASK);
+}
+ImVec4 ink4(ImU32 c) { return ImGui::ColorConvertU32ToFloat4(ink(c)); }
+ImVec4 ink4(ImVec4 c) { return g_light ? ImVec4(c.x * 0.55f, c.y * 0.55f, c.z * 0.55f, c.w) : c; }
+
+
 using engine::EntryBits;
 using engine::Event;
 using engine::EventKind;
@@ -302,7 +314,7 @@ void draw_chips(uint64_t value) {
     const float w = chip_width(label);
     if (on) {
       dl->AddRectFilled(ImVec2(x, origin.y), ImVec2(x + w, origin.y + h), (colour & 0x00ffffffu) | 0x38000000u, 2.0f);
-      dl->AddText(ImVec2(x + chip_pad(), origin.y), colour, label);
+      dl->AddText(ImVec2(x + chip_pad(), origin.y), ink(colour), label);
     } else {
       dl->AddText(ImVec2(x + chip_pad(), origin.y), IM_COL32(150, 155, 170, 60), label);
     }
@@ -322,7 +334,7 @@ void bit_lines(uint64_t value) {
   const EntryBits d = engine::decode_entry(value);
   for (const Bit& b : kBits) {
     const bool on = (value & b.mask) != 0;
-    ImGui::TextColored(ImGui::ColorConvertU32ToFloat4(on ? b.colour : IM_COL32(130, 135, 150, 255)), "%-3s", b.label);
+    ImGui::TextColored(ink4(on ? b.colour : IM_COL32(130, 135, 150, 255)), "%-3s", b.label);
     ImGui::SameLine();
     if (on)
       ImGui::TextUnformatted(b.on);
@@ -330,7 +342,7 @@ void bit_lines(uint64_t value) {
       ImGui::TextDisabled("%s", b.off);
   }
   if (d.protnone) {
-    ImGui::TextColored(ImVec4(0.92f, 0.4f, 0.4f, 1.0f), "PN ");
+    ImGui::TextColored(ink4(ImVec4(0.92f, 0.4f, 0.4f, 1.0f)), "PN ");
     ImGui::SameLine();
     ImGui::TextWrapped("PROT_NONE: Linux keeps the page mapped (the pfn stays) but clears P, marking it with the "
                        "G bit: every access faults and the kernel sends SIGSEGV");
@@ -359,7 +371,7 @@ void entry_tooltip(const Entry& e, const engine::Kernel& k) {
   const uint64_t span = engine::pt_entry_span(e.level);
   ImGui::BeginTooltip();
   ImGui::PushTextWrapPos(ImGui::GetFontSize() * 28.0f);
-  ImGui::TextColored(ImGui::ColorConvertU32ToFloat4(kLevelCol[e.level]), "%s[%u]", level_name(e.level), e.index);
+  ImGui::TextColored(ink4(kLevelCol[e.level]), "%s[%u]", level_name(e.level), e.index);
   ImGui::SameLine();
   ImGui::TextDisabled("(Linux: a %s entry), slot %u of the table in frame 0x%" PRIx64, linux_name(e.level), e.index,
                       e.table);
@@ -384,7 +396,7 @@ void entry_tooltip(const Entry& e, const engine::Kernel& k) {
   } else {
     ImGui::TextUnformatted("not present and not PROT_NONE: a non-present encoding (a swap entry)");
   }
-  if (e.changed == 1) ImGui::TextColored(ImGui::ColorConvertU32ToFloat4(kChangedText), "set by the last command");
+  if (e.changed == 1) ImGui::TextColored(ink4(kChangedText), "set by the last command");
   if (e.level == 1) ImGui::TextDisabled("click: walk this address");
   ImGui::PopTextWrapPos();
   ImGui::EndTooltip();
@@ -409,7 +421,7 @@ void raw_entry(uint64_t value, ImU32 pfn_colour) {
   ImGui::PushStyleVar(ImGuiStyleVar_ItemSpacing, ImVec2(0.0f, 0.0f));
   ImGui::TextDisabled("%.3s", digits);
   ImGui::SameLine();
-  ImGui::TextColored(ImGui::ColorConvertU32ToFloat4(pfn_colour), "%.10s", digits + 3);
+  ImGui::TextColored(ink4(pfn_colour), "%.10s", digits + 3);
   ImGui::SameLine();
   ImGui::TextUnformatted(digits + 13);
   ImGui::PopStyleVar();
@@ -475,8 +487,8 @@ void draw_bitfields(uint64_t addr, int depth, bool bit_numbers) {
     const char* name = level_name(level);
     const float cx = (x + x1) * 0.5f;
     const ImVec2 nsz = ImGui::CalcTextSize(name), vsz = ImGui::CalcTextSize(value);
-    dl->AddText(ImVec2(cx - nsz.x * 0.5f, o.y + 2.0f), reached ? col : dim, name);
-    dl->AddText(ImVec2(cx - vsz.x * 0.5f, o.y + 3.0f + lh), reached ? IM_COL32(235, 235, 240, 255) : dim, value);
+    dl->AddText(ImVec2(cx - nsz.x * 0.5f, o.y + 2.0f), reached ? ink(col) : dim, name);
+    dl->AddText(ImVec2(cx - vsz.x * 0.5f, o.y + 3.0f + lh), reached ? ImGui::GetColorU32(ImGuiCol_Text) : dim, value);
     if (bit_numbers) {
       char bit[8];
       std::snprintf(bit, sizeof bit, "%d", kHigh[f]);
@@ -491,10 +503,10 @@ void draw_bitfields(uint64_t addr, int depth, bool bit_numbers) {
     ImGui::PushTextWrapPos(ImGui::GetFontSize() * 28.0f);
     ImGui::TextUnformatted("How the MMU splits a 48-bit virtual address:");
     for (int level = 4; level >= 1; --level)
-      ImGui::TextColored(ImGui::ColorConvertU32ToFloat4(kLevelCol[level]), "bits %2d-%2d  %-4s index %3" PRIu64
+      ImGui::TextColored(ink4(kLevelCol[level]), "bits %2d-%2d  %-4s index %3" PRIu64
                          "  (Linux: %s_index)", 12 + 9 * level - 1, 12 + 9 * (level - 1), level_name(level),
                          engine::pt_index(addr, level), linux_name(level));
-    ImGui::TextColored(ImGui::ColorConvertU32ToFloat4(kLevelCol[0]), "bits 11- 0  offset 0x%03" PRIx64
+    ImGui::TextColored(ink4(kLevelCol[0]), "bits 11- 0  offset 0x%03" PRIx64
                        " within the 4 KiB page", addr & 0xfff);
     ImGui::TextDisabled("Bits 63-48 repeat bit 47 (a canonical address). Each index picks one of a table's 512 "
                         "entries (9 bits); each entry points at the next table, the last at the page's frame.");
@@ -568,12 +580,12 @@ void draw_walk(PageTablePanel& p, PanelContext& ctx, const std::optional<shell::
       ImGui::TableNextColumn();
       ImGui::PushID(i);
       if (with_table) {
-        ImGui::TextColored(ImGui::ColorConvertU32ToFloat4(kPageTable), "0x%" PRIx64, s.table.value);
+        ImGui::TextColored(ink4(kPageTable), "0x%" PRIx64, s.table.value);
         ImGui::TableNextColumn();
       }
       char label[24];
       std::snprintf(label, sizeof label, "%s[%" PRIu64 "]", level_name(level), s.index);
-      ImGui::PushStyleColor(ImGuiCol_Text, kLevelCol[level]);
+      ImGui::PushStyleColor(ImGuiCol_Text, ink(kLevelCol[level]));
       ImGui::Selectable(label, false, ImGuiSelectableFlags_SpanAllColumns);
       ImGui::PopStyleColor();
       const bool hovered = ImGui::IsItemHovered();
@@ -618,19 +630,19 @@ void draw_walk(PageTablePanel& p, PanelContext& ctx, const std::optional<shell::
     // On one line when it fits, else the physical side under the virtual one.
     if (ImGui::CalcTextSize(va).x + ImGui::CalcTextSize(pa).x + st.ItemSpacing.x <= ImGui::GetContentRegionAvail().x)
       ImGui::SameLine();
-    ImGui::TextColored(ImGui::ColorConvertU32ToFloat4(frame_colour(k.phys(), b.pfn.value)),
+    ImGui::TextColored(ink4(frame_colour(k.phys(), b.pfn.value)),
                        "%s", pa);
     if (ImGui::IsItemHovered())
       ImGui::SetTooltip("physical address = frame 0x%" PRIx64 " * 4096 + offset 0x%03" PRIx64, b.pfn.value,
                         req->addr & 0xfff);
   } else if (w.reached_pte && b.protnone) {
-    ImGui::TextColored(ImVec4(0.92f, 0.45f, 0.45f, 1.0f),
+    ImGui::TextColored(ink4(ImVec4(0.92f, 0.45f, 0.45f, 1.0f)),
                        "0x%" PRIx64 " is PROT_NONE: frame 0x%" PRIx64 " stays mapped, but P is clear: an access "
                        "faults (SIGSEGV)", req->addr, b.pfn.value);
   } else {
     const char* what = has_vma ? "a VMA covers it: the first access faults and the kernel fills the tables in"
                                : "no VMA covers it: an access is a SIGSEGV (SEGV_MAPERR)";
-    ImGui::TextColored(ImVec4(0.92f, 0.62f, 0.35f, 1.0f), "0x%" PRIx64 ": stopped, %s[%" PRIu64 "] is %s; %s",
+    ImGui::TextColored(ink4(ImVec4(0.92f, 0.62f, 0.35f, 1.0f)), "0x%" PRIx64 ": stopped, %s[%" PRIu64 "] is %s; %s",
                        req->addr, level_name(level), last.index, last.entry == 0 ? "empty" : "not present", what);
   }
   ImGui::PopTextWrapPos();
@@ -644,7 +656,7 @@ void draw_tree(PageTablePanel& p, PanelContext& ctx, float width) {
   // Summary: the root, and what the last command did to this process's tables.
   ImGui::TextDisabled("CR3");
   ImGui::SameLine(0.0f, 4.0f);
-  ImGui::TextColored(ImGui::ColorConvertU32ToFloat4(kPageTable), "0x%" PRIx64, p.cr3);
+  ImGui::TextColored(ink4(kPageTable), "0x%" PRIx64, p.cr3);
   if (ImGui::IsItemHovered())
     ImGui::SetTooltip("CR3 holds the frame of the PML4 table (Linux: mm->pgd): every walk starts there");
   ImGui::SameLine(0.0f, 4.0f);
@@ -664,7 +676,7 @@ void draw_tree(PageTablePanel& p, PanelContext& ctx, float width) {
     const float tw = ImGui::CalcTextSize(what).x;
     ImGui::SameLine();
     if (ImGui::GetContentRegionAvail().x < tw) ImGui::NewLine();
-    ImGui::TextColored(ImGui::ColorConvertU32ToFloat4(kChangedText), "%s", what);
+    ImGui::TextColored(ink4(kChangedText), "%s", what);
     if (ImGui::IsItemHovered())
       ImGui::SetTooltip("What the last command did to these tables: entries set (amber rows), entries cleared,\n"
                         "page-table pages allocated or freed. The highlight stays until the next command.");
@@ -777,7 +789,7 @@ void draw_tree(PageTablePanel& p, PanelContext& ctx, float width) {
       if (has_children) draw_arrow(dl, ImVec2(x, c0.y), lh, !folded, ImGui::GetColorU32(ImGuiCol_Text));
       char idx[8];
       std::snprintf(idx, sizeof idx, "%u", e.index);
-      dl->AddText(ImVec2(x + lh, c0.y), kLevelCol[e.level], idx);
+      dl->AddText(ImVec2(x + lh, c0.y), ink(kLevelCol[e.level]), idx);
       if (clicked) {
         if (has_children) toggle = i;
         else if (e.level == 1) walk_entry = i;
@@ -788,7 +800,7 @@ void draw_tree(PageTablePanel& p, PanelContext& ctx, float width) {
       if (e.level == 1)
         ImGui::Text("%012" PRIx64, e.addr);
       else
-        ImGui::TextColored(ImVec4(0.78f, 0.80f, 0.86f, 1.0f), "%012" PRIx64, e.addr);
+        ImGui::TextColored(ink4(ImVec4(0.78f, 0.80f, 0.86f, 1.0f)), "%012" PRIx64, e.addr);
       if (with_span) {
         ImGui::TableNextColumn();
         ImGui::TextDisabled("%s", span_name(e.level));
@@ -799,7 +811,7 @@ void draw_tree(PageTablePanel& p, PanelContext& ctx, float width) {
       // ---- the frame it points at ----
       ImGui::TableNextColumn();
       if (maps_something(b) || (e.level > 1 && b.present))
-        ImGui::TextColored(ImGui::ColorConvertU32ToFloat4(e.level > 1 ? kPageTable : frame_colour(k.phys(), b.pfn.value)),
+        ImGui::TextColored(ink4(e.level > 1 ? kPageTable : frame_colour(k.phys(), b.pfn.value)),
                            "0x%" PRIx64, b.pfn.value);
       else
         ImGui::TextDisabled("-");
@@ -923,6 +935,7 @@ void draw_panel(PageTablePanel& p, PanelContext& ctx) {
 }  // namespace
 
 void draw_pagetables(PageTablePanel& p, PanelContext& ctx) {
+  g_light = ctx.app.light();
   const auto t0 = std::chrono::steady_clock::now();
   draw_panel(p, ctx);
   p.ms_last = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
