@@ -831,9 +831,19 @@ void Kernel::exit_files(Process& p) {
   p.fds.clear();
 }
 
+void Kernel::forget_original_parent(const Process& p) {
+  // kernel/exit.c: the children of a process that exits go to the child reaper, pid 1
+  // (here the first process, which stands in for init: it must wait4 them itself).
+  // When pid 1 itself exits they keep their parent's pid; nothing can reap them.
+  if (p.pid == 1 || !procs_.count(1)) return;
+  for (auto& [id, c] : procs_)
+    if (c.ppid == p.pid) c.ppid = 1;
+}
+
 void Kernel::kill_process(Process& p, int signo) {
   exit_mm(p);
   exit_files(p);
+  forget_original_parent(p);
   p.state = ProcState::Zombie;
   p.exit_signal = signo;
   emit({.kind = EventKind::ProcessExit, .pid = p.pid, .signo = signo});

@@ -329,6 +329,7 @@ class Kernel {
   void kill_process(Process& p, int signo);
   void exit_mm(Process& p);
   void exit_files(Process& p);
+  void forget_original_parent(const Process& p);
   // Drops a reference (and a mapping, with the RSS counter it was counted in).
   void put_page(Process& p, Pfn pfn, bool was_mapped);
   void set_pte(Process& p, PteSlot slot, uint64_t addr, uint64_t e);

@@ -136,6 +136,7 @@ void Kernel::sys_exit_group(Pid pid, int32_t status) {
         .sysno = Sysno::exit_group});
   exit_mm(*p);
   exit_files(*p);
+  forget_original_parent(*p);
   p->state = ProcState::Zombie;
   p->exit_status = status & 0xff;
   emit({.kind = EventKind::ProcessExit, .pid = pid, .value = static_cast<uint64_t>(status & 0xff)});

@@ -69,11 +69,13 @@ for (const L of LAYOUTS) {
     assert.equal(p.rows.find((r) => r.pid === 1).shown, false);
     await saveArtifact(`procs-${L.name}.png`, await page.screenshot());
 
-    // A grandchild, then the child exits: a zombie until pid 1 reaps it.
+    // A grandchild, then the child exits: a zombie until pid 1 reaps it; the grandchild
+    // goes to pid 1 (forget_original_parent).
     await run(page, 'processes', 'fork()');
     await run(page, 'processes', 'use 1');
     p = await run(page, 'processes', '[pid 2] exit_group(3)');
-    assert.deepEqual(p.rows.map((r) => [r.pid, r.depth]), [[1, 0], [2, 1], [3, 2]]);
+    assert.deepEqual(p.rows.map((r) => [r.pid, r.depth]), [[1, 0], [2, 1], [3, 1]]);
+    assert.equal(p.rows.find((r) => r.pid === 3).ppid, 1, 'the orphan now belongs to pid 1');
     const z = p.rows.find((r) => r.pid === 2);
     assert.equal(z.state, 'zombie');
     assert.equal(z.exit_status, 3);
@@ -91,7 +93,7 @@ for (const L of LAYOUTS) {
     p = await panel(page, 'processes', p.generation);
     assert.deepEqual(p.reaped, [2]);
     assert.deepEqual(p.rows.map((r) => r.pid), [1, 3], 'pid 2 is gone; its child stays');
-    assert.equal(p.rows[1].depth, 0, 'an orphan is listed at the top level');
+    assert.equal(p.rows[1].depth, 1, 'the orphan is listed under pid 1');
     await saveArtifact(`procs-reaped-${L.name}.png`, await page.screenshot());
     assert.deepEqual(errors, []);
     await page.close();

@@ -570,3 +570,23 @@ TEST_CASE("session: script() rebuilds the current state on a fresh session") {
   run(s, "undo");
   CHECK(s.script() == "config ram 2048\n");
 }
+
+TEST_CASE("session: an orphan goes to pid 1, which can then reap it (forget_original_parent)") {
+  Session s(kEmpty);
+  run(s, "fork()");              // 2, child of 1
+  run(s, "[pid 2] fork()");      // 3, child of 2
+  CHECK(s.kernel().process(3)->ppid == 2);
+  run(s, "[pid 2] exit_group(0)");
+  CHECK(s.kernel().process(3)->ppid == 1);
+  CHECK(run(s, "wait4(2, NULL, 0, NULL)").lines[0].text == "wait4(2, NULL, 0, NULL) = 2");
+  run(s, "[pid 3] exit_group(0)");
+  CHECK(run(s, "wait4(-1, NULL, 0, NULL)").lines[0].text == "wait4(-1, NULL, 0, NULL) = 3");
+  CHECK(s.kernel().pids().size() == 1);
+  // A zombie whose parent dies goes to pid 1 too; a kill reparents like an exit.
+  run(s, "fork()");              // 4
+  run(s, "[pid 4] fork()");      // 5
+  run(s, "[pid 5] exit_group(7)");
+  run(s, "kill(4, SIGKILL)");
+  CHECK(s.kernel().process(5)->ppid == 1);
+  CHECK(run(s, "wait4(5, NULL, 0, NULL)").lines[0].text == "wait4(5, NULL, 0, NULL) = 5");
+}
