@@ -126,9 +126,12 @@ class App {
   // Big caches (the address-space map, the frames' reverse map) are rebuilt after a
   // command one per frame, so no single frame pays for all of them: true for the first
   // caller in a frame. A cache that may not rebuild yet draws as it was, one frame late.
-  bool claim_rebuild() {
-    if (rebuilt_this_frame_) return false;
+  // `waited` counts the frames a cache has waited: after two it rebuilds anyway, so a
+  // stream of commands cannot starve the last cache in line.
+  bool claim_rebuild(int& waited) {
+    if (rebuilt_this_frame_ && ++waited <= 2) return false;
     rebuilt_this_frame_ = true;
+    waited = 0;
     return true;
   }
   // Names the item just drawn (its screen rectangle goes into ui().targets), so tests

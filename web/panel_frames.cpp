@@ -67,7 +67,7 @@ constexpr ImU32 kReferenced = IM_COL32(255, 255, 255, 230);
 void update_rmap(FramePanel& p, const engine::Kernel& k, uint64_t generation, App& app) {
   if (p.rmap_gen == generation) return;
   // One big rebuild per frame (App::claim_rebuild): until then the marks are a frame old.
-  if (p.rmap_gen != 0 && p.rmap_begin.size() == k.phys().total() + 1 && !app.claim_rebuild()) return;
+  if (p.rmap_gen != 0 && p.rmap_begin.size() == k.phys().total() + 1 && !app.claim_rebuild(p.rmap_waited)) return;
   p.rmap_gen = generation;
   const size_t n = static_cast<size_t>(k.phys().total());
   // Every present PTE once, then a counting sort by frame: two passes, no comparisons.

@@ -20,6 +20,7 @@ struct FramePanel {
   // The reverse map of every frame (pid, address of each PTE mapping it) and the PTEs'
   // accessed/dirty bits per frame, rebuilt once per command when first needed.
   uint64_t rmap_gen = 0;
+  int rmap_waited = 0;  // frames the reverse map has waited (App::claim_rebuild)
   std::vector<uint32_t> rmap_begin;  // per pfn, into rmap (size frames + 1)
   std::vector<engine::Kernel::Mapper> rmap;
   std::vector<uint8_t> pte_bits;     // per pfn: 1 accessed, 2 dirty (any PTE mapping it)

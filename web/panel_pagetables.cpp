@@ -847,7 +847,10 @@ void draw_panel(PageTablePanel& p, PanelContext& ctx) {
     ImGui::TextDisabled("No process %d.", ctx.pid);
     return;
   }
-  if (p.built_gen != ctx.hl.generation || p.built_pid != ctx.pid) {
+  // Rebuilt after a command when App::claim_rebuild allows (one big rebuild per frame);
+  // until then the tree is a frame old. A new pid or an empty tree rebuilds at once.
+  if ((p.built_gen != ctx.hl.generation || p.built_pid != ctx.pid) &&
+      (p.built_pid != ctx.pid || p.entries.empty() || ctx.app.claim_rebuild(p.build_waited))) {
     const auto t0 = std::chrono::steady_clock::now();
     build(p, k, ctx.pid, ctx.hl.generation, ctx.session.last_events());
     p.ms_build = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();

@@ -35,6 +35,7 @@ struct PageTablePanel {
   std::vector<uint32_t> leaves;  // PT-level entries, in address order
   std::vector<std::pair<uint64_t, uint32_t>> by_pfn;  // (pfn pointed at, entry), sorted
   uint64_t built_gen = 0;
+  int build_waited = 0;  // frames the tree has waited to be rebuilt (App::claim_rebuild)
   engine::Pid built_pid = -1;
   uint64_t cr3 = 0;               // the PML4 table's frame
   uint64_t tables = 0;            // page-table pages, the PML4 included

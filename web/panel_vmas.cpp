@@ -193,7 +193,7 @@ void draw_map(VmaPanel& p, PanelContext& ctx, const engine::Process& proc) {
   const float width = std::max(ImGui::GetContentRegionAvail().x, 50.0f);
   const float h = std::floor(ImGui::GetTextLineHeight() * 1.3f);
   const bool stale = p.map_gen != ctx.hl.generation || p.map_pid != ctx.pid || p.map_width != width;
-  if (stale && (p.map_pid != ctx.pid || p.map_width != width || p.segs.empty() || ctx.app.claim_rebuild())) {
+  if (stale && (p.map_pid != ctx.pid || p.map_width != width || p.segs.empty() || ctx.app.claim_rebuild(p.map_waited))) {
     build_map(p, proc, width);
     ++p.map_builds;
     p.map_gen = ctx.hl.generation;

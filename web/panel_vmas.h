@@ -46,7 +46,8 @@ struct VmaPanel {
   int map_pid = -1;
   float map_width = 0.0f;
   int map_hovered = -1;  // the segment under the pointer (tests)
-  uint64_t map_builds = 0;  // how often the map was laid out (tests: once per command)
+  uint64_t map_builds = 0;
+  int map_waited = 0;  // frames the map has waited to be rebuilt (App::claim_rebuild)  // how often the map was laid out (tests: once per command)
   // What the last command did to each VMA of the shown process, by start: 1 its pages
   // changed, 2 the VMA itself (new, split, merged). Rebuilt once per command.
   std::map<uint64_t, int> changes;
