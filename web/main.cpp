@@ -72,31 +72,24 @@ float pixel_ratio() {
 }
 
 void set_style(bool light) {
+  if (light)
+    ImGui::StyleColorsLight();  // theme=light: ImGui's own, with a paper white below
+  else
+    ImGui::StyleColorsDark();
   ImGuiStyle& s = ImGui::GetStyle();
-  if (light) {
-    // The light theme (theme=light): ImGui's own, with our spacing and a paper white.
-    ImGui::StyleColorsLight();
-    s.WindowRounding = 0.0f;
-    s.WindowBorderSize = 1.0f;
-    s.FrameRounding = 3.0f;
-    s.WindowPadding = ImVec2(8.0f, 6.0f);
-    s.FramePadding = ImVec2(6.0f, 4.0f);
-    s.ItemSpacing = ImVec2(8.0f, 5.0f);
-    s.CellPadding = ImVec2(6.0f, 2.0f);
-    s.ScrollbarSize = 12.0f;
-    s.Colors[ImGuiCol_WindowBg] = ImVec4(0.985f, 0.985f, 0.98f, 1.0f);
-    s.Colors[ImGuiCol_TextDisabled] = ImVec4(0.38f, 0.40f, 0.44f, 1.0f);
-    return;
-  }
-  ImGui::StyleColorsDark();
   s.WindowRounding = 0.0f;
-  s.WindowBorderSize = 0.0f;
+  s.WindowBorderSize = light ? 1.0f : 0.0f;
   s.FrameRounding = 3.0f;
   s.WindowPadding = ImVec2(8.0f, 6.0f);
   s.FramePadding = ImVec2(6.0f, 4.0f);
   s.ItemSpacing = ImVec2(8.0f, 5.0f);
   s.CellPadding = ImVec2(6.0f, 2.0f);
   s.ScrollbarSize = 12.0f;
+  if (light) {
+    s.Colors[ImGuiCol_WindowBg] = ImVec4(0.985f, 0.985f, 0.98f, 1.0f);
+    s.Colors[ImGuiCol_TextDisabled] = ImVec4(0.38f, 0.40f, 0.44f, 1.0f);
+    return;
+  }
   ImVec4* c = s.Colors;
   c[ImGuiCol_WindowBg] = ImVec4(0.105f, 0.113f, 0.137f, 1.0f);
   c[ImGuiCol_ChildBg] = ImVec4(0.0f, 0.0f, 0.0f, 0.0f);

@@ -175,6 +175,7 @@ test('unknown keys and bad values are named in a page: message; the rest applies
   for (const key of ['colour', 'run', 'layout', 'panels', 'ram'])
     assert.match(text, new RegExp(`^page:.*\\b${key}\\b`, 'm'), `a page: message names ${key}:\n${text}`);
   assert.doesNotMatch(text, /^page: theme=/m, 'theme=light is a good value');
+  assert.equal((await page.evaluate(() => window.vmplay.ui())).theme, 'light', 'theme=light applied');
   assert.deepEqual(errors, []);
   await page.close();
 });
