@@ -19,6 +19,7 @@ const char* fault_kind_name(FaultKind k) {
     case FaultKind::WpShared: return "wp_page_shared";
     case FaultKind::SigBus: return "VM_FAULT_SIGBUS";
     case FaultKind::Special: return "special_mapping_fault";
+    case FaultKind::SwapIn: return "do_swap_page";
   }
   return "?";
 }

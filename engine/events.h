@@ -28,6 +28,11 @@ enum class EventKind : uint8_t {
   PageCacheAdd,   // pfn, value = inode, addr = page index; level 1 when read from disk
   PageCacheRemove,// pfn, value = inode, addr = page index
   Writeback,      // pfn, value = inode, addr = page index: a dirty page written to disk
+  SwapOut,        // pfn, value = swap slot: the page written to swap (pid 0)
+  SwapCacheDrop,  // pfn, value = swap slot: the page left the swap cache
+  Reclaim,        // level 0 kswapd, 1 direct reclaim, 2 MADV_PAGEOUT; addr = pages scanned, value = reclaimed
+  OomKill,        // pid = the victim, value = index into Kernel::oom_reports()
+  LazyFreed,      // pid, addr, pfn: a clean MADV_FREE page dropped by reclaim
 };
 
 enum class Access : uint8_t { Read, Write, Exec };  // Exec: an instruction fetch
@@ -49,6 +54,7 @@ enum class FaultKind : uint8_t {
   WpShared,      // do_wp_page -> wp_page_shared: a clean shared page becomes dirty
   SigBus,        // past the end of the file: SIGBUS, BUS_ADRERR
   Special,       // special_mapping_fault: a vvar or vdso page of the kernel mapped
+  SwapIn,        // do_swap_page: the page read back from swap (level 1) or found in the swap cache; value = slot
 };
 
 enum class Sysno : uint16_t {

@@ -46,6 +46,8 @@ bool Kernel::expand_stack(Process& p, uint64_t addr) {
     bool accessible = prev->flags & (VM_READ | VM_WRITE | VM_EXEC);
     if (prev->end > new_start || (accessible && new_start - prev->end < STACK_GUARD_GAP)) return false;
   }
+  // acct_stack_growth: the new pages are charged like any other private memory.
+  if ((v->flags & VM_ACCOUNT) && !vm_enough_memory(mm, (v->start - new_start) >> PAGE_SHIFT)) return false;
   Vma grown = *v;
   mm.vmas.erase(v->start);
   uint64_t pages = (grown.start - new_start) >> PAGE_SHIFT;
@@ -96,7 +98,7 @@ Errno Kernel::map_elf(Process& p, uint64_t ino, uint64_t base, const void* segs,
 }
 
 SysResult Kernel::sys_execve(Pid pid, const std::string& path) {
-  Process* p = proc(pid);
+  Process* p = enter(pid);
   if (!p || p->state != ProcState::Running) return SysResult::fail(Errno::Srch);
   auto finish = [&](SysResult r) {
     emit({.kind = EventKind::Syscall, .pid = pid, .value = r.c_value(), .sysno = Sysno::execve, .err = r.err});
@@ -113,7 +115,7 @@ SysResult Kernel::sys_execve(Pid pid, const std::string& path) {
 
   // The point of no return: the old address space goes (exec_mmap).
   exit_mm(*p);
-  auto pgd = mem_.alloc(FrameOwner::PageTable, static_cast<uint64_t>(pid), 4, PG_pagetable);
+  auto pgd = alloc_frame(FrameOwner::PageTable, static_cast<uint64_t>(pid), 4, PG_pagetable);
   if (!pgd) {
     kill_process(*p, kSigKill);
     return SysResult::fail(Errno::NoMem);
@@ -202,7 +204,7 @@ SysResult Kernel::sys_execve(Pid pid, const std::string& path) {
 }
 
 SysResult Kernel::sys_brk(Pid pid, uint64_t brk) {
-  Process* p = proc(pid);
+  Process* p = enter(pid);
   if (!p || p->state != ProcState::Running) return SysResult::fail(Errno::Srch);
   Mm& mm = p->mm;
   uint64_t origbrk = mm.brk;
@@ -235,6 +237,7 @@ SysResult Kernel::sys_brk(Pid pid, uint64_t brk) {
       return finish(origbrk);
   }
   if (mm.vmas.size() >= cfg_.max_map_count) return finish(origbrk);
+  if (!vm_enough_memory(mm, (newbrk - oldbrk) >> PAGE_SHIFT)) return finish(origbrk);  // do_brk_flags' charge
   // do_brk_flags: grow the heap VMA (never the bss below start_brk) or make one.
   uint64_t flags = VM_READ | VM_WRITE | VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC | VM_ACCOUNT | mm.def_flags;
   const Vma* prev = mm.prev_of(oldbrk);

@@ -69,7 +69,7 @@ std::optional<std::string> Kernel::read_whole_file(const std::string& path) {
   return out;
 }
 
-std::optional<uint64_t> Kernel::shmem_zero_setup(uint64_t len) {
+std::optional<uint64_t> Kernel::shmem_zero_setup(uint64_t len, bool accounted) {
   // shmem_zero_setup: shared anonymous memory is a tmpfs file named /dev/zero that
   // nobody can open again.
   Inode n;
@@ -78,6 +78,7 @@ std::optional<uint64_t> Kernel::shmem_zero_setup(uint64_t len) {
   n.path = "/dev/zero";
   n.unlinked = true;
   n.size = len;
+  n.accounted = accounted;
   n.dev_major = 0;
   n.dev_minor = 1;
   uint64_t ino = (1ULL << 32) + n.ino;  // keep tmpfs inode keys apart from disk ones
@@ -91,9 +92,14 @@ std::optional<uint64_t> Kernel::shmem_zero_setup(uint64_t len) {
 std::optional<Pfn> Kernel::page_cache_fill(Inode& ino, uint64_t index, bool from_disk) {
   bool shmem = ino.kind == InodeKind::Shmem;
   uint64_t key = shmem ? (1ULL << 32) + ino.ino : ino.ino;
-  auto pfn = mem_.alloc(shmem ? FrameOwner::Shmem : FrameOwner::File, key, index,
-                        PG_lru | PG_uptodate | (shmem ? uint32_t{PG_swapbacked | PG_shmem} : uint32_t{PG_file}));
+  auto pfn = alloc_frame(shmem ? FrameOwner::Shmem : FrameOwner::File, key, index,
+                         PG_uptodate | (shmem ? uint32_t{PG_swapbacked | PG_shmem} : uint32_t{PG_file}));
   if (!pfn) return std::nullopt;
+  if (ino.cache.count(index)) {  // filled while the allocator reclaimed (cannot happen, but be sure)
+    mem_.free(*pfn);
+    return ino.cache.at(index);
+  }
+  lru_new_page(*pfn, nullptr);
   if (auto d = ino.disk.find(index); d != ino.disk.end()) mem_.frame(*pfn).data = d->second;
   ino.cache[index] = *pfn;
   emit({.kind = EventKind::PageCacheAdd, .addr = index, .value = key, .pfn = *pfn,
@@ -105,15 +111,24 @@ std::optional<Pfn> Kernel::filemap_get_page(Inode& ino, uint64_t index, uint64_t
                                             uint64_t ra_end, bool* major) {
   if (major) *major = false;
   if (auto it = ino.cache.find(index); it != ino.cache.end()) return it->second;
-  if (ino.kind == InodeKind::Shmem) return page_cache_fill(ino, index, false);
+  if (ino.kind == InodeKind::Shmem) {
+    if (ino.swapped.count(index)) {
+      if (major) *major = true;
+      return shmem_swapin(ino, index);
+    }
+    return page_cache_fill(ino, index, false);
+  }
   // A miss reads the page and its readahead window from disk in one go.
   auto target = page_cache_fill(ino, index, true);
   if (!target) return std::nullopt;
+  vm_.pgpgin += 4;
+  Pin hold(*this, *target);
   if (major) *major = true;
   ra_end = std::min(ra_end, ino.pages());
   for (uint64_t i = ra_start; i < ra_end; ++i) {
     if (i == index || ino.cache.count(i)) continue;
     if (!page_cache_fill(ino, i, true)) break;  // readahead is best effort
+    vm_.pgpgin += 4;
   }
   return target;
 }
@@ -137,11 +152,13 @@ void Kernel::map_file_page(Process& p, const Vma& v, PteSlot slot, uint64_t addr
 std::optional<Pfn> Kernel::alloc_anon_page(Process& p, Vma& vma, uint64_t page) {
   if (!vma.anon) vma.anon = find_mergeable_anon_vma(p.mm, vma).value_or(0);
   if (!vma.anon) vma.anon = next_anon_id_++;
-  auto pfn = mem_.alloc(FrameOwner::Anon, vma.anon, page >> PAGE_SHIFT,
-                        PG_anon | PG_swapbacked | PG_lru | PG_anon_exclusive);
+  // The page's index is linear_page_index: the VMA's pgoff plus the offset into it.
+  auto pfn = alloc_frame(FrameOwner::Anon, vma.anon, vma.pgoff + ((page - vma.start) >> PAGE_SHIFT),
+                         PG_anon | PG_swapbacked | PG_anon_exclusive);
   if (!pfn) return std::nullopt;
   emit({.kind = EventKind::FrameAlloc, .pid = p.pid, .addr = page, .pfn = *pfn});
   mem_.frame(*pfn).mapcount = 1;
+  lru_new_page(*pfn, &vma);
   ++p.mm.rss_anon;
   return pfn;
 }
@@ -183,6 +200,7 @@ void Kernel::do_file_fault(Process& p, Vma& vma, uint64_t addr, Access kind, Acc
     return;
   }
   bool shared = (vma.flags & VM_SHARED) != 0;
+  Pin hold(*this, *pfn);
   if (kind == Access::Write && !shared) {
     // do_cow_fault: a private copy; the page-cache page itself is not mapped.
     auto copy = alloc_anon_page(p, vma, page);
@@ -243,7 +261,8 @@ void Kernel::iput(uint64_t key) {
   if (it == inodes_.end()) return;
   Inode& ino = it->second;
   if (!ino.unlinked || ino.open_count || ino.map_count) return;
-  // The last reference to a deleted file: its page cache goes with it.
+  // The last reference to a deleted file: its page cache and its swap go with it.
+  for (const auto& sw : ino.swapped) swap_free_entry(sw.second);
   for (auto& [index, pfn] : ino.cache) {
     emit({.kind = EventKind::PageCacheRemove, .addr = index, .value = key, .pfn = pfn});
     Frame& f = mem_.frame(pfn);
@@ -257,7 +276,7 @@ void Kernel::iput(uint64_t key) {
 }
 
 SysResult Kernel::sys_openat(Pid pid, int64_t dirfd, const std::string& path, uint64_t flags, uint64_t mode) {
-  Process* p = proc(pid);
+  Process* p = enter(pid);
   if (!p || p->state != ProcState::Running) return SysResult::fail(Errno::Srch);
   auto finish = [&](SysResult r) {
     emit({.kind = EventKind::Syscall, .pid = pid, .value = r.c_value(), .sysno = Sysno::openat, .err = r.err});
@@ -291,7 +310,7 @@ SysResult Kernel::sys_openat(Pid pid, int64_t dirfd, const std::string& path, ui
 }
 
 SysResult Kernel::sys_close(Pid pid, int64_t fd) {
-  Process* p = proc(pid);
+  Process* p = enter(pid);
   if (!p || p->state != ProcState::Running) return SysResult::fail(Errno::Srch);
   SysResult r = SysResult::ok(0);
   OpenFile* f = fd_get(*p, fd);
@@ -348,7 +367,7 @@ IoResult Kernel::sys_read(Pid pid, int64_t fd, uint64_t buf, uint64_t count, boo
 IoResult Kernel::sys_read_common(Pid pid, int64_t fd, uint64_t buf, uint64_t count, const uint64_t* offset,
                                  bool sink) {
   IoResult out;
-  Process* p = proc(pid);
+  Process* p = enter(pid);
   if (!p || p->state != ProcState::Running) {
     out.r = SysResult::fail(Errno::Srch);
     return out;
@@ -384,6 +403,8 @@ IoResult Kernel::sys_read_common(Pid pid, int64_t fd, uint64_t buf, uint64_t cou
     ra_left_until = ra_end;
     auto pfn = filemap_get_page(ino, index, index, ra_end, nullptr);
     if (!pfn) break;
+    mark_accessed(*pfn);  // filemap_read
+    Pin hold(*this, *pfn);
     uint64_t page_end = std::min(end, (index + 1) << PAGE_SHIFT);
     for (; at < page_end; ++at) {
       uint8_t b = mem_.read_byte(*pfn, at & ~PAGE_MASK);
@@ -437,7 +458,7 @@ SysResult Kernel::sys_pwrite64(Pid pid, int64_t fd, uint64_t buf, uint64_t count
 
 SysResult Kernel::sys_write_common(Pid pid, int64_t fd, uint64_t buf, uint64_t count, const uint64_t* offset,
                                    const std::vector<uint8_t>* literal) {
-  Process* p = proc(pid);
+  Process* p = enter(pid);
   if (!p || p->state != ProcState::Running) return SysResult::fail(Errno::Srch);
   SysResult r = SysResult::ok(0);
   auto finish = [&]() {
@@ -488,7 +509,7 @@ SysResult Kernel::sys_write_common(Pid pid, int64_t fd, uint64_t buf, uint64_t c
 }
 
 SysResult Kernel::sys_lseek(Pid pid, int64_t fd, int64_t offset, int64_t whence) {
-  Process* p = proc(pid);
+  Process* p = enter(pid);
   if (!p || p->state != ProcState::Running) return SysResult::fail(Errno::Srch);
   SysResult r = SysResult::ok(0);
   OpenFile* f = fd_get(*p, fd);
@@ -533,6 +554,8 @@ void Kernel::truncate_inode(Inode& ino, uint64_t new_size) {
       it = ino.cache.erase(it);
     }
     ino.disk.erase(ino.disk.lower_bound(keep), ino.disk.end());
+    for (auto it = ino.swapped.lower_bound(keep); it != ino.swapped.end(); it = ino.swapped.erase(it))
+      swap_free_entry(it->second);
   }
   // The tail of the last page beyond the new size reads as zeros from now on.
   if (new_size & ~PAGE_MASK) {
@@ -559,7 +582,7 @@ void Kernel::put_cache_ref(Pfn pfn) {
 }
 
 SysResult Kernel::sys_ftruncate(Pid pid, int64_t fd, int64_t length) {
-  Process* p = proc(pid);
+  Process* p = enter(pid);
   if (!p || p->state != ProcState::Running) return SysResult::fail(Errno::Srch);
   SysResult r = SysResult::ok(0);
   OpenFile* f = fd_get(*p, fd);
@@ -577,7 +600,7 @@ SysResult Kernel::sys_ftruncate(Pid pid, int64_t fd, int64_t length) {
 }
 
 SysResult Kernel::sys_fstat(Pid pid, int64_t fd, StatResult* st) {
-  Process* p = proc(pid);
+  Process* p = enter(pid);
   if (!p || p->state != ProcState::Running) return SysResult::fail(Errno::Srch);
   SysResult r = SysResult::ok(0);
   OpenFile* f = fd_get(*p, fd);
@@ -594,7 +617,7 @@ SysResult Kernel::sys_fstat(Pid pid, int64_t fd, StatResult* st) {
 }
 
 SysResult Kernel::sys_unlink(Pid pid, const std::string& path) {
-  Process* p = proc(pid);
+  Process* p = enter(pid);
   if (!p || p->state != ProcState::Running) return SysResult::fail(Errno::Srch);
   SysResult r = SysResult::ok(0);
   std::string full = !path.empty() && path[0] == '/' ? path : "/home/user/" + path;
@@ -611,7 +634,7 @@ SysResult Kernel::sys_unlink(Pid pid, const std::string& path) {
 }
 
 SysResult Kernel::sys_memfd_create(Pid pid, const std::string& name, uint64_t flags) {
-  Process* p = proc(pid);
+  Process* p = enter(pid);
   if (!p || p->state != ProcState::Running) return SysResult::fail(Errno::Srch);
   auto finish = [&](SysResult r) {
     emit({.kind = EventKind::Syscall, .pid = pid, .value = r.c_value(), .sysno = Sysno::memfd_create, .err = r.err});
@@ -623,7 +646,7 @@ SysResult Kernel::sys_memfd_create(Pid pid, const std::string& name, uint64_t fl
   size_t fd = 0;
   while (fd < p->fds.size() && p->fds[fd]) ++fd;
   if (fd >= kMaxFds) return finish(SysResult::fail(Errno::MFile));
-  auto key = shmem_zero_setup(0);
+  auto key = shmem_zero_setup(0, false);
   Inode& ino = inodes_.at(*key);
   ino.path = "/memfd:" + name;
   ino.mode = 0777;
@@ -674,7 +697,7 @@ void Kernel::writeback_range(Inode& ino, uint64_t first, uint64_t last) {
 }
 
 SysResult Kernel::sys_msync(Pid pid, uint64_t start, uint64_t len, uint64_t flags) {
-  Process* p = proc(pid);
+  Process* p = enter(pid);
   if (!p || p->state != ProcState::Running) return SysResult::fail(Errno::Srch);
   auto finish = [&](Errno e) { return syscall_done(pid, Sysno::msync, e); };
   // mm/msync.c

@@ -42,6 +42,11 @@ struct Inode {
   std::map<uint64_t, Pfn> cache;
   // What is "on disk" (regular files) per page; a page absent from both is zeros.
   std::map<uint64_t, PageData> disk;  // shared with the page cache's frames
+  // tmpfs pages written out to swap: page index -> swap slot (shmem's swap entries).
+  std::map<uint64_t, uint32_t> swapped;
+  // Shared anonymous memory charges its whole size to Committed_AS (shmem_acct_size);
+  // memfd and MAP_NORESERVE ones charge the pages they hold.
+  bool accounted = false;
   // What the maps/smaps line shows as the name.
   std::string display_name() const { return unlinked ? path + " (deleted)" : path; }
   uint64_t pages() const { return (size + kPageSize - 1) >> PAGE_SHIFT; }

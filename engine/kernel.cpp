@@ -64,7 +64,7 @@ uint64_t Kernel::get_random_long() {
   return z ^ (z >> 31);
 }
 
-Kernel::Kernel(KernelConfig cfg) : cfg_(cfg), mem_(cfg.phys) {
+Kernel::Kernel(KernelConfig cfg) : cfg_(cfg), mem_(cfg.phys), swap_(cfg.swap_pages) {
   rng_state_ = cfg.aslr_seed.value_or(0);
   // The simulated disk, with the inode numbers and sizes of this machine's files.
   create_file("/home/user/a.out", 10952816, elf_image(0x3f50), 0755);
@@ -104,6 +104,12 @@ Kernel::Kernel(KernelConfig cfg) : cfg_(cfg), mem_(cfg.phys) {
 void Kernel::emit(Event e) {
   e.seq = ++seq_;
   events_.push_back(e);
+  // A process the OOM killer chose during its own call dies as the call returns.
+  if (e.kind == EventKind::Syscall && oom_pending_ && e.pid == oom_pending_) {
+    Pid victim = oom_pending_;
+    oom_pending_ = 0;
+    if (Process* p = proc(victim); p && p->state == ProcState::Running) kill_process(*p, kSigKill);
+  }
 }
 
 SysResult Kernel::syscall_done(Pid pid, Sysno sysno, Errno e) {
@@ -135,7 +141,7 @@ std::vector<Pid> Kernel::pids() const {
 }
 
 PageTables Kernel::tables(Process& p) {
-  return PageTables(mem_, p.mm.pgd, static_cast<uint64_t>(p.pid), p.mm.pgtables);
+  return PageTables(mem_, p.mm.pgd, static_cast<uint64_t>(p.pid), p.mm.pgtables, this);
 }
 
 PageTables Kernel::tables(const Process& p) const {
@@ -147,7 +153,8 @@ PageTables Kernel::tables(const Process& p) const {
 
 std::optional<Pid> Kernel::spawn(const std::string& comm) {
   Pid pid = next_pid_;
-  auto pgd = mem_.alloc(FrameOwner::PageTable, static_cast<uint64_t>(pid), 4, PG_pagetable);
+  current_ = 0;
+  auto pgd = alloc_frame(FrameOwner::PageTable, static_cast<uint64_t>(pid), 4, PG_pagetable);
   if (!pgd) return std::nullopt;
   ++next_pid_;
   emit({.kind = EventKind::PageTableAlloc, .pid = pid, .pfn = *pgd, .level = 4});
@@ -280,7 +287,7 @@ SysResult Kernel::sys_mmap(Pid pid, const MmapArgs& a) {
           .err = r.err});
     return r;
   };
-  Process* p = proc(pid);
+  Process* p = enter(pid);
   if (!p || p->state != ProcState::Running) return SysResult::fail(Errno::Srch);
 
   // arch/x86/kernel/sys_x86_64.c: the offset must be page aligned.
@@ -370,9 +377,30 @@ SysResult Kernel::do_mmap(Process& p, const MmapArgs& a, const OpenFile* file) {
         return (SysResult::fail(Errno::Inval));
     }
   }
-  if (flags & MAP_NORESERVE) vm_flags |= VM_NORESERVE;
+  // MAP_NORESERVE is honoured only while overcommit is allowed (not in mode 2).
+  if ((flags & MAP_NORESERVE) && cfg_.overcommit_memory != 2) vm_flags |= VM_NORESERVE;
   // accountable_mapping: private writable memory is charged to the commit limit.
   if ((vm_flags & (VM_NORESERVE | VM_SHARED | VM_WRITE)) == VM_WRITE) vm_flags |= VM_ACCOUNT;
+  {
+    // security_vm_enough_memory_mm before anything is unmapped: the new pages, less
+    // those of accounted mappings MAP_FIXED replaces; shared anonymous memory charges
+    // its size (shmem_acct_size).
+    uint64_t charge = 0;
+    if (vm_flags & VM_ACCOUNT) {
+      charge = len >> PAGE_SHIFT;
+      if (flags & MAP_FIXED) {
+        auto it = mm.vmas.upper_bound(addr);
+        if (it != mm.vmas.begin() && std::prev(it)->second.end > addr) --it;
+        for (; it != mm.vmas.end() && it->second.start < addr + len; ++it) {
+          const Vma& v = it->second;
+          if (v.flags & VM_ACCOUNT) charge -= (std::min(v.end, addr + len) - std::max(v.start, addr)) >> PAGE_SHIFT;
+        }
+      }
+    } else if (shmem_anon && !(vm_flags & VM_NORESERVE)) {
+      charge = len >> PAGE_SHIFT;
+    }
+    if (charge && !vm_enough_memory(mm, charge)) return SysResult::fail(Errno::NoMem);
+  }
 
   // mmap_region: MAP_FIXED replaces whatever was there.
   if (flags & MAP_FIXED) {
@@ -384,7 +412,7 @@ SysResult Kernel::do_mmap(Process& p, const MmapArgs& a, const OpenFile* file) {
   uint64_t inode_key = file ? file->ino : 0;
   if (shmem_anon) {
     // shmem_zero_setup: a fresh tmpfs file per mapping, so these never merge.
-    inode_key = *shmem_zero_setup(len);
+    inode_key = *shmem_zero_setup(len, !(vm_flags & VM_NORESERVE));
   }
   // vma_merge_new_range: try to extend a neighbour instead of adding a VMA.
   auto compatible = [&](const Vma& v) {
@@ -456,7 +484,7 @@ SysResult Kernel::do_mmap(Process& p, const MmapArgs& a, const OpenFile* file) {
 // munmap
 
 SysResult Kernel::sys_munmap(Pid pid, uint64_t addr, uint64_t len) {
-  Process* p = proc(pid);
+  Process* p = enter(pid);
   if (!p || p->state != ProcState::Running) return SysResult::fail(Errno::Srch);
   SysResult r = SysResult::ok(0);
   // do_vmi_munmap
@@ -560,7 +588,10 @@ void Kernel::put_page(Process& p, Pfn pfn, bool was_mapped) {
   Frame& f = mem_.frame(pfn);
   if (was_mapped) {
     if (f.mapcount) --f.mapcount;
-    if (f.mapcount == 0) f.flags &= ~uint32_t{PG_mlocked};  // munlocked with its last mapping
+    if (f.mapcount == 0 && (f.flags & PG_mlocked)) {
+      f.flags &= ~uint32_t{PG_mlocked};  // munlocked with its last mapping
+      if (f.lru != LruList::None && f.refcount > 1) lru_putback(pfn);
+    }
     uint64_t& c = rss_counter(p.mm, f);
     if (c) --c;
   }
@@ -568,15 +599,23 @@ void Kernel::put_page(Process& p, Pfn pfn, bool was_mapped) {
   if (f.refcount == 0) {
     mem_.free(pfn);
     emit({.kind = EventKind::FrameFree, .pfn = pfn});
+  } else if ((f.flags & PG_swapcache) && f.mapcount == 0 && f.refcount == 1 && swap_.slot(f.swap).count == 0 &&
+             !pinned(pfn)) {
+    // free_swap_cache: the last user unmapped a swap-cache page nothing else refers to.
+    delete_from_swap_cache(pfn);
   }
 }
 
 void Kernel::set_pte(Process& p, PteSlot slot, uint64_t addr, uint64_t e) {
   tables(p).set(slot, e);
-  // A page mapped into an mlocked VMA is mlocked (mlock_folio).
+  // A page mapped into an mlocked VMA is mlocked (mlock_folio) and unevictable.
   if (pte_present(e) && !(e & _PAGE_SPECIAL)) {
     const Vma* v = p.mm.vma_at(addr);
-    if (v && (v->flags & VM_LOCKED)) mem_.frame(pte_pfn(e)).flags |= PG_mlocked;
+    Frame& f = mem_.frame(pte_pfn(e));
+    if (v && (v->flags & VM_LOCKED) && !(f.flags & PG_mlocked) && f.owner != FrameOwner::Vdso) {
+      f.flags |= PG_mlocked;
+      if (f.lru != LruList::None) mem_.lru_add(pte_pfn(e), LruList::Unevictable);
+    }
   }
   emit({.kind = EventKind::PteSet, .pid = p.pid, .addr = addr, .value = e, .pfn = pte_pfn(e)});
 }
@@ -590,7 +629,6 @@ void Kernel::clear_pte(Process& p, PteSlot slot, uint64_t addr) {
 }
 
 void Kernel::zap_range(Process& p, const Vma& v, uint64_t start, uint64_t end) {
-  (void)v;
   PageTables pt = tables(p);
   struct Hit {
     uint64_t addr;
@@ -603,14 +641,25 @@ void Kernel::zap_range(Process& p, const Vma& v, uint64_t start, uint64_t end) {
   });
   for (const Hit& h : hits) {
     clear_pte(p, h.slot, h.addr);
+    if (is_swap_pte(h.e)) {  // free_swap_and_cache
+      if (p.mm.swapents) --p.mm.swapents;
+      swap_free_entry(pte_swp_offset(h.e));
+      continue;
+    }
     if (!pte_present(h.e)) continue;  // PROT_NONE pages are mapped too
     if (h.e & _PAGE_SPECIAL) continue;  // the zero page is not refcounted per mapping
+    // zap_present_folio_ptes: a young file page is marked accessed on its way out.
+    const Frame& f = mem_.frame(pte_pfn(h.e));
+    if (!(f.flags & PG_anon) && (h.e & _PAGE_ACCESSED) && (v.flags & (VM_SEQ_READ | VM_RAND_READ)) == 0 &&
+        f.refcount > 1 && f.owner != FrameOwner::Vdso)
+      mark_accessed(pte_pfn(h.e));
+    if (h.e & _PAGE_DIRTY) mem_.frame(pte_pfn(h.e)).flags |= PG_dirty;
     put_page(p, pte_pfn(h.e), true);
   }
 }
 
 SysResult Kernel::sys_getpid(Pid pid) {
-  Process* p = proc(pid);
+  Process* p = enter(pid);
   if (!p || p->state != ProcState::Running) return SysResult::fail(Errno::Srch);
   emit({.kind = EventKind::Syscall, .pid = pid, .value = static_cast<uint64_t>(pid),
         .sysno = Sysno::getpid});
@@ -622,7 +671,7 @@ SysResult Kernel::sys_getpid(Pid pid) {
 
 AccessResult Kernel::access(Pid pid, uint64_t addr, Access kind, uint8_t value, bool store) {
   AccessResult r;
-  Process* p = proc(pid);
+  Process* p = enter(pid);
   if (!p || p->state != ProcState::Running) return r;
   PageTables pt = tables(*p);
   // The MMU: a present PTE with the right permission needs no fault.
@@ -696,6 +745,7 @@ void Kernel::handle_mm_fault(Process& p, uint64_t addr, Access kind, AccessResul
     segv(FaultKind::AccessError, kSegvAccErr);
     return;
   }
+  ++vm_.pgfault;  // handle_mm_fault's count_vm_event(PGFAULT)
   PageTables pt = tables(p);
   uint64_t page = addr & PAGE_MASK;
   if (!vma.is_anonymous()) {
@@ -714,6 +764,12 @@ void Kernel::handle_mm_fault(Process& p, uint64_t addr, Access kind, AccessResul
   }
   uint64_t e = pt.get(*slot);
   uint64_t prot = vm_get_page_prot(vma.flags);
+  if (is_swap_pte(e)) {
+    // do_swap_page; a write it could not satisfy continues as do_wp_page.
+    if (!do_swap_page(p, vma, addr, *slot, e, kind, r, user)) return;
+    e = pt.get(*slot);
+    if (kind != Access::Write || !(e & _PAGE_PRESENT) || (e & _PAGE_RW)) return;
+  }
   // anon_vma_prepare + a new anonymous folio, mapped once and counted in RssAnon.
   auto alloc_anon = [&]() -> std::optional<Pfn> {
     auto pfn = alloc_anon_page(p, vma, page);
@@ -752,16 +808,22 @@ void Kernel::handle_mm_fault(Process& p, uint64_t addr, Access kind, AccessResul
     }
     if (!zero) {
       Frame& f = mem_.frame(old);
+      // wp_can_reuse_anon_folio: a swap-cache page nobody else refers to leaves the
+      // swap cache first.
+      if ((f.flags & PG_anon) && (f.flags & PG_swapcache) && f.mapcount == 1 && swap_.slot(f.swap).count == 0)
+        delete_from_swap_cache(old);
       if ((f.flags & PG_anon) && f.mapcount == 1 && f.refcount == 1) {
         // wp_page_reuse: nobody else can see the page.
         f.flags |= PG_anon_exclusive;
         uint64_t ne = e | _PAGE_RW | _PAGE_DIRTY | _PAGE_ACCESSED;
         set_pte(p, *slot, page, ne);
+        ++vm_.pgreuse;
         fault_event(FaultKind::WpReuse, old);
         return;
       }
     }
-    // wp_page_copy
+    // wp_page_copy (the old page is held while the new one is allocated)
+    Pin hold(*this, old);
     auto pfn = alloc_anon();
     if (!pfn) return;
     if (!zero) mem_.copy_frame(*pfn, old);
@@ -780,6 +842,7 @@ void Kernel::handle_mm_fault(Process& p, uint64_t addr, Access kind, AccessResul
 void Kernel::fault_event(Process& p, uint64_t addr, Access kind, AccessResult& r, FaultKind k, Pfn pfn,
                          uint64_t value, int32_t level) {
   r.fault = k;
+  if (level == 1) ++vm_.pgmajfault;
   emit({.kind = EventKind::Fault, .pid = p.pid, .addr = addr, .value = value, .pfn = pfn, .access = kind,
         .fault = k, .level = level});
 }
@@ -787,6 +850,7 @@ void Kernel::fault_event(Process& p, uint64_t addr, Access kind, AccessResult& r
 void Kernel::fault_oom(Process& p, uint64_t addr, Access kind, AccessResult& r, bool user) {
   fault_event(p, addr, kind, r, FaultKind::Oom, Pfn{});
   if (!user) return;
+  oom_pending_ = 0;
   kill_process(p, kSigKill);
   r.killed = true;
   r.signo = kSigKill;

@@ -16,6 +16,7 @@
 #include "engine/fs.h"
 #include "engine/pagetable.h"
 #include "engine/physmem.h"
+#include "engine/swap.h"
 #include "engine/types.h"
 #include "engine/vma.h"
 
@@ -63,8 +64,8 @@ enum : int64_t {
   MADV_DODUMP = 17, MADV_WIPEONFORK = 18, MADV_KEEPONFORK = 19, MADV_COLD = 20, MADV_PAGEOUT = 21,
   MADV_POPULATE_READ = 22, MADV_POPULATE_WRITE = 23, MADV_DONTNEED_LOCKED = 24, MADV_COLLAPSE = 25,
 };
-// Advice Linux accepts, and the subset vmplay models (the rest, such as MADV_FREE or
-// MADV_PAGEOUT, needs memory pressure and swap).
+// Advice Linux accepts, and the subset vmplay models (the rest: KSM merging, THP
+// hints and collapse, MADV_DONTNEED_LOCKED and the populate calls are refused with EINVAL).
 bool madvise_behavior_valid(int64_t advice);
 bool madvise_behavior_modelled(int64_t advice);
 
@@ -125,9 +126,37 @@ struct KernelConfig {
   // given; with one, execve draws its offsets from a deterministic generator, so the
   // same seed gives the same layout on every build.
   std::optional<uint64_t> aslr_seed;
+  // Memory pressure.
+  uint64_t swap_pages = 0;         // size of the swap file in pages (0: no swap)
+  int overcommit_memory = 0;       // vm.overcommit_memory: 0 heuristic, 1 always, 2 never
+  uint64_t overcommit_ratio = 50;  // vm.overcommit_ratio (mode 2)
+  uint64_t swappiness = 60;        // vm.swappiness
 };
 
-class Kernel {
+// /proc/vmstat's event counters that the model keeps (mm/vmstat.c names).
+struct VmEvents {
+  uint64_t pgpgin = 0, pgpgout = 0, pswpin = 0, pswpout = 0, pgalloc_normal = 0, allocstall_normal = 0,
+           pgfree = 0, pgactivate = 0, pgdeactivate = 0, pglazyfree = 0, pgfault = 0, pgmajfault = 0,
+           pglazyfreed = 0, pgrefill = 0, pgreuse = 0, pgsteal_kswapd = 0, pgsteal_direct = 0,
+           pgscan_kswapd = 0, pgscan_direct = 0, pgscan_anon = 0, pgscan_file = 0, pgsteal_anon = 0,
+           pgsteal_file = 0, pageoutrun = 0, pgrotated = 0, oom_kill = 0, nr_vmscan_write = 0,
+           unevictable_pgs_culled = 0;
+};
+
+// The zone watermarks in pages (mm/page_alloc.c __setup_per_zone_wmarks).
+struct Watermarks {
+  uint64_t min = 0, low = 0, high = 0;
+};
+
+// What the OOM killer printed when it killed a process (the dmesg line's numbers).
+struct OomReport {
+  Pid pid = 0;
+  std::string comm;
+  uint64_t points = 0;  // oom_badness
+  uint64_t total_vm = 0, anon_rss = 0, file_rss = 0, shmem_rss = 0, pgtables = 0;  // pages
+};
+
+class Kernel : public FrameSource {
  public:
   explicit Kernel(KernelConfig cfg = {});
 
@@ -239,6 +268,33 @@ class Kernel {
   };
   std::vector<Mapper> mappers(Pfn pfn) const;
 
+  // ---- memory pressure ----
+  const SwapArea& swap() const { return swap_; }
+  const VmEvents& vm_events() const { return vm_; }
+  Watermarks watermarks() const;
+  // vm_commit_limit() and vm_committed_as, in pages.
+  uint64_t commit_limit() const;
+  uint64_t committed_pages() const;
+  // /proc/vmstat: the counters and events the model keeps, in the kernel's order.
+  std::string proc_vmstat() const;
+  // Every OOM kill so far, oldest first (an OomKill event's value indexes it).
+  const std::vector<OomReport>& oom_reports() const { return oom_log_; }
+  // oom_badness for a running process (rss + swap entries + page-table pages).
+  uint64_t oom_badness(Pid pid) const;
+  // /proc/PID/oom_score: badness scaled to 0..1000 of RAM + swap.
+  std::optional<uint64_t> oom_score(Pid pid) const;
+  // vm.overcommit_memory and vm.overcommit_ratio can change at run time (sysctl).
+  void set_overcommit(int mode, uint64_t ratio) {
+    cfg_.overcommit_memory = mode;
+    cfg_.overcommit_ratio = ratio;
+  }
+  // Position of a frame on its LRU list, counted from the tail (0 = reclaimed next).
+  uint64_t lru_position(Pfn pfn) const;
+  // Every process and address whose PTE holds a swap entry for `slot`.
+  std::vector<Mapper> swap_mappers(uint64_t slot) const;
+  // The frame allocator with watermarks, kswapd, direct reclaim and the OOM killer.
+  std::optional<Pfn> alloc_frame(FrameOwner owner, uint64_t owner_id, uint64_t index, uint32_t flags) override;
+
   // ---- events ----
   const std::vector<Event>& events() const { return events_; }
   std::vector<Event> drain_events();
@@ -324,7 +380,7 @@ class Kernel {
   void truncate_inode(Inode& ino, uint64_t new_size);
   void iput(uint64_t ino);
   OpenFile* fd_get(Process& p, int64_t fd);
-  std::optional<uint64_t> shmem_zero_setup(uint64_t len);
+  std::optional<uint64_t> shmem_zero_setup(uint64_t len, bool accounted = true);
   void force_sig_fault(Process& p, int signo, int code, uint64_t addr, AccessResult& r);
   void kill_process(Process& p, int signo);
   void exit_mm(Process& p);
@@ -335,8 +391,65 @@ class Kernel {
   void set_pte(Process& p, PteSlot slot, uint64_t addr, uint64_t e);
   void clear_pte(Process& p, PteSlot slot, uint64_t addr);
 
+  // ---- reclaim (reclaim.cpp) ----
+  struct ScanControl {
+    bool kswapd = false;
+    bool ignore_references = false;  // MADV_PAGEOUT
+    uint64_t scanned = 0, reclaimed = 0;
+  };
+  Process* enter(Pid pid);
+  bool pinned(Pfn pfn) const;
+  // Keeps a frame out of reclaim while an operation holds it (Linux: a reference).
+  struct Pin {
+    Kernel& k;
+    Pin(Kernel& kernel, Pfn pfn) : k(kernel) { k.pins_.push_back(pfn.value); }
+    ~Pin() { k.pins_.pop_back(); }
+    Pin(const Pin&) = delete;
+    Pin& operator=(const Pin&) = delete;
+  };
+  LruList lru_for(const Frame& f, bool active) const;
+  void lru_putback(Pfn pfn);
+  void lru_new_page(Pfn pfn, const Vma* v);
+  void mark_accessed(Pfn pfn);
+  uint64_t anon_root(uint64_t anon) const;
+  bool anon_related(uint64_t vma_anon, uint64_t page_anon) const;
+  // rmap_walk: calls fn(Process&, const Vma&, addr, PteSlot, entry) for every PTE that
+  // maps the frame (anon: through the anon_vma chain; file: the inode's mappings).
+  template <typename F>
+  void rmap_walk(Pfn pfn, F&& fn);
+  int folio_referenced(Pfn pfn, uint64_t& vm_flags);
+  bool try_to_unmap(Pfn pfn);
+  bool add_to_swap(Pfn pfn);
+  void delete_from_swap_cache(Pfn pfn);
+  void swap_free_entry(uint64_t slot);
+  bool reclaim_folio(Pfn pfn, ScanControl& sc, bool& activate);
+  void shrink_active_list(LruList list, uint64_t nr, ScanControl& sc);
+  void shrink_inactive_list(LruList list, uint64_t nr, ScanControl& sc);
+  uint64_t shrink_node(uint64_t target, ScanControl& sc);
+  void kswapd();
+  bool out_of_memory();
+  bool vm_enough_memory(const Mm& mm, uint64_t pages);
+  // do_swap_page; returns false when the fault ended the access (OOM).
+  bool do_swap_page(Process& p, Vma& vma, uint64_t addr, PteSlot slot, uint64_t e, Access kind, AccessResult& r,
+                    bool user);
+  std::optional<Pfn> shmem_swapin(Inode& ino, uint64_t index);
+  void madvise_cold_pageout(Process& p, const Vma& v, uint64_t start, uint64_t end, bool pageout);
+  void madvise_free(Process& p, const Vma& v, uint64_t start, uint64_t end);
+  void madvise_willneed_anon(Process& p, const Vma& v, uint64_t start, uint64_t end);
+  Errno madvise_remove(Process& p, const Vma& v, uint64_t start, uint64_t end);
+  void punch_hole(Inode& ino, uint64_t first, uint64_t last);
+
   KernelConfig cfg_;
   PhysMem mem_;
+  SwapArea swap_;
+  VmEvents vm_;
+  std::map<uint64_t, uint64_t> anon_parent_;  // anon_vma chain: a forked child's anon id -> its parent's
+  std::vector<uint64_t> pins_;
+  Pid current_ = 0;        // the process whose call or access is running (0: none)
+  Pid oom_pending_ = 0;    // chosen by the OOM killer mid-call: dies when the call returns
+  Pid constructing_ = 0;   // a child fork is still building: not an OOM victim
+  bool in_reclaim_ = false;
+  std::vector<OomReport> oom_log_;
   std::map<Pid, Process> procs_;
   std::map<uint64_t, Inode> inodes_;
   std::map<std::string, uint64_t> names_;  // path -> inode

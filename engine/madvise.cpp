@@ -1,4 +1,6 @@
-// madvise: the advice that changes VMA flags, and MADV_DONTNEED.
+// madvise: the advice that changes VMA flags, MADV_DONTNEED and MADV_REMOVE, and the
+// advice that works on the LRU and swap (MADV_FREE, COLD, PAGEOUT, WILLNEED; the
+// work itself is in reclaim.cpp).
 #include <algorithm>
 
 #include "engine/kernel.h"
@@ -23,7 +25,8 @@ bool madvise_behavior_modelled(int64_t advice) {
   switch (advice) {
     case MADV_NORMAL: case MADV_RANDOM: case MADV_SEQUENTIAL: case MADV_WILLNEED:
     case MADV_DONTNEED: case MADV_DONTFORK: case MADV_DOFORK: case MADV_DONTDUMP:
-    case MADV_DODUMP: case MADV_WIPEONFORK: case MADV_KEEPONFORK:
+    case MADV_DODUMP: case MADV_WIPEONFORK: case MADV_KEEPONFORK: case MADV_FREE:
+    case MADV_COLD: case MADV_PAGEOUT: case MADV_REMOVE:
       return true;
     default:
       return false;
@@ -31,7 +34,7 @@ bool madvise_behavior_modelled(int64_t advice) {
 }
 
 SysResult Kernel::sys_madvise(Pid pid, uint64_t start, uint64_t len_in, int64_t advice) {
-  Process* p = proc(pid);
+  Process* p = enter(pid);
   if (!p || p->state != ProcState::Running) return SysResult::fail(Errno::Srch);
   auto finish = [&](Errno e) { return syscall_done(pid, Sysno::madvise, e); };
   // do_madvise
@@ -72,7 +75,48 @@ SysResult Kernel::sys_madvise(Pid pid, uint64_t start, uint64_t len_in, int64_t 
         new_flags |= VM_WIPEONFORK;
         break;
       case MADV_KEEPONFORK: new_flags &= ~uint64_t{VM_WIPEONFORK}; break;
-      case MADV_WILLNEED: break;  // anonymous: swap readahead, nothing to read here
+      case MADV_WILLNEED:
+        if (vma->is_anonymous()) {
+          madvise_willneed_anon(*p, *vma, start, tmp);  // swap readahead into the swap cache
+        } else if (vma->inode && vma->special == Special::None) {
+          // vfs_fadvise(POSIX_FADV_WILLNEED): the file's pages are read into the page cache.
+          Inode& ino = inodes_.at(vma->inode);
+          uint64_t first = vma->pgoff + ((start - vma->start) >> PAGE_SHIFT);
+          uint64_t last = std::min(vma->pgoff + ((tmp - vma->start) >> PAGE_SHIFT), ino.pages());
+          for (uint64_t i = first; i < last; ++i) {
+            if (ino.cache.count(i)) continue;
+            if (ino.kind == InodeKind::Shmem) {
+              if (ino.swapped.count(i) && !shmem_swapin(ino, i)) break;
+            } else if (!page_cache_fill(ino, i, true)) {
+              break;
+            } else {
+              vm_.pgpgin += 4;
+            }
+          }
+        }
+        break;
+      case MADV_COLD:
+      case MADV_PAGEOUT:
+        if (flags & (VM_LOCKED | VM_PFNMAP)) {  // can_madv_lru_vma
+          e = Errno::Inval;
+          break;
+        }
+        madvise_cold_pageout(*p, *vma, start, tmp, advice == MADV_PAGEOUT);
+        break;
+      case MADV_FREE:
+        if (flags & (VM_LOCKED | VM_PFNMAP)) {  // madvise_dontneed_free_valid_vma
+          e = Errno::Inval;
+          break;
+        }
+        if (!vma->is_anonymous()) {  // madvise_free_single_vma
+          e = Errno::Inval;
+          break;
+        }
+        madvise_free(*p, *vma, start, tmp);
+        break;
+      case MADV_REMOVE:
+        e = madvise_remove(*p, *vma, start, tmp);
+        break;
       case MADV_DONTNEED:
         if (flags & VM_LOCKED) {  // madvise_dontneed_free_valid_vma
           e = Errno::Inval;

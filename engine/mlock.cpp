@@ -67,9 +67,13 @@ Errno Kernel::mlock_fixup(Process& p, uint64_t vma_start, uint64_t start, uint64
   PageTables pt = tables(p);
   pt.for_each_pte(start, end, [&](uint64_t, PteSlot, uint64_t e) {
     if (!pte_present(e) || (e & _PAGE_SPECIAL)) return;
-    Frame& f = mem_.frame(pte_pfn(e));
+    Pfn pfn = pte_pfn(e);
+    Frame& f = mem_.frame(pfn);
+    if (f.owner == FrameOwner::Vdso) return;
+    // mlock_folio / munlock_folio: onto the unevictable list and back.
     if (new_flags & VM_LOCKED) f.flags |= PG_mlocked;
     else f.flags &= ~uint32_t{PG_mlocked};
+    if (f.lru != LruList::None) lru_putback(pfn);
   });
   int64_t pages = static_cast<int64_t>((end - start) >> PAGE_SHIFT);
   if (!(new_flags & VM_LOCKED)) pages = -pages;
@@ -103,7 +107,7 @@ Errno Kernel::apply_vma_lock_flags(Process& p, uint64_t start, uint64_t len, uin
 }
 
 SysResult Kernel::sys_mlock(Pid pid, uint64_t start, uint64_t len, uint64_t flags, Sysno which) {
-  Process* p = proc(pid);
+  Process* p = enter(pid);
   if (!p || p->state != ProcState::Running) return SysResult::fail(Errno::Srch);
   auto finish = [&](Errno e) { return syscall_done(pid, which, e); };
   if (which == Sysno::mlock2 && (flags & ~MLOCK_ONFAULT)) return finish(Errno::Inval);
@@ -122,7 +126,7 @@ SysResult Kernel::sys_mlock(Pid pid, uint64_t start, uint64_t len, uint64_t flag
 }
 
 SysResult Kernel::sys_mlockall(Pid pid, uint64_t flags) {
-  Process* p = proc(pid);
+  Process* p = enter(pid);
   if (!p || p->state != ProcState::Running) return SysResult::fail(Errno::Srch);
   auto finish = [&](Errno e) { return syscall_done(pid, Sysno::mlockall, e); };
   if (!flags || (flags & ~(MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT)) || flags == MCL_ONFAULT)
@@ -145,7 +149,7 @@ SysResult Kernel::sys_mlockall(Pid pid, uint64_t flags) {
 }
 
 SysResult Kernel::sys_munlockall(Pid pid) {
-  Process* p = proc(pid);
+  Process* p = enter(pid);
   if (!p || p->state != ProcState::Running) return SysResult::fail(Errno::Srch);
   Mm& mm = p->mm;
   mm.def_flags &= ~VM_LOCKED_MASK;
@@ -161,7 +165,7 @@ SysResult Kernel::sys_munlockall(Pid pid) {
 }
 
 SysResult Kernel::sys_mincore(Pid pid, uint64_t start, uint64_t len, uint64_t vec, std::vector<uint8_t>* shown) {
-  Process* p = proc(pid);
+  Process* p = enter(pid);
   if (!p || p->state != ProcState::Running) return SysResult::fail(Errno::Srch);
   auto finish = [&](Errno e) { return syscall_done(pid, Sysno::mincore, e); };
   if (offset_in_page(start)) return finish(Errno::Inval);

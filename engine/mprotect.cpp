@@ -131,6 +131,7 @@ void Kernel::change_protection(Process& p, const Vma& v, uint64_t start, uint64_
   pt.for_each_pte(start, end, [&](uint64_t addr, PteSlot slot, uint64_t e) { hits.push_back({addr, slot, e}); });
   bool try_writable = (v.flags & VM_WRITE) && !(v.flags & VM_SHARED);
   for (const Hit& h : hits) {
+    if (is_swap_pte(h.e)) continue;  // a swapped-out page keeps its entry; the fault applies the new protection
     uint64_t ne = (h.e & CHG_MASK) | prot;
     // can_change_pte_writable: a private page may be written without a fault only
     // when it is an anonymous page nobody else can see.
@@ -143,7 +144,7 @@ void Kernel::change_protection(Process& p, const Vma& v, uint64_t start, uint64_
 }
 
 SysResult Kernel::sys_mprotect(Pid pid, uint64_t start, uint64_t len, uint64_t prot) {
-  Process* p = proc(pid);
+  Process* p = enter(pid);
   if (!p || p->state != ProcState::Running) return SysResult::fail(Errno::Srch);
   auto finish = [&](Errno e) { return syscall_done(pid, Sysno::mprotect, e); };
   // do_mprotect_pkey
@@ -195,7 +196,13 @@ SysResult Kernel::sys_mprotect(Pid pid, uint64_t start, uint64_t len, uint64_t p
       // mprotect_fixup: charge private memory that becomes writable; stop charging
       // anonymous memory that never had a page.
       if (new_flags & VM_WRITE) {
-        if (!(old_flags & (VM_ACCOUNT | VM_WRITE | VM_SHARED | VM_NORESERVE))) new_flags |= VM_ACCOUNT;
+        if (!(old_flags & (VM_ACCOUNT | VM_WRITE | VM_SHARED | VM_NORESERVE))) {
+          if (!vm_enough_memory(mm, (seg_end - nstart) >> PAGE_SHIFT)) {
+            err = Errno::NoMem;
+            break;
+          }
+          new_flags |= VM_ACCOUNT;
+        }
       } else if ((old_flags & VM_ACCOUNT) && v->is_anonymous() && !v->anon) {
         new_flags &= ~uint64_t{VM_ACCOUNT};
       }

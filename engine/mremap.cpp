@@ -10,6 +10,12 @@ uint64_t Kernel::move_vma(Process& p, uint64_t old_start, uint64_t old_len, uint
                           uint64_t new_len, bool dontunmap, Errno& err) {
   Mm& mm = p.mm;
   Vma src = mm.vmas.at(old_start);  // [old_start, old_start + old_len) is one whole VMA here
+  // The growth (all of it with MREMAP_DONTUNMAP) is charged to the commit limit.
+  uint64_t to_account = dontunmap ? new_len : new_len > old_len ? new_len - old_len : 0;
+  if ((src.flags & VM_ACCOUNT) && to_account && !vm_enough_memory(mm, to_account >> PAGE_SHIFT)) {
+    err = Errno::NoMem;
+    return 0;
+  }
   uint64_t moved_pgoff = src.pgoff;
   // copy_vma: anonymous memory that never had a page takes the pgoff of its new place
   // (so it can merge there); once written it keeps its old one.
@@ -79,13 +85,15 @@ uint64_t Kernel::move_vma(Process& p, uint64_t old_start, uint64_t old_len, uint
   mm.sync_gaps(sync_lo, sync_hi);
   vm_stat_account(mm, dst.flags, static_cast<int64_t>(dst.pages()));
   // move_page_tables: each entry moves; frames, mapcounts and RSS stay as they are.
+  // (Entries are read again: reclaim may have swapped pages out meanwhile. A page's
+  // index stays: the moved VMA keeps its pgoff.)
   for (const Hit& h : hits) {
     auto slot = pt.alloc_pte(new_addr + h.off);
+    uint64_t e = pt.get(h.slot);
+    if (pte_none(e)) continue;
     pt.set(h.slot, 0);
-    emit({.kind = EventKind::PteClear, .pid = p.pid, .addr = old_start + h.off, .value = h.e, .pfn = pte_pfn(h.e)});
-    set_pte(p, *slot, new_addr + h.off, h.e);
-    Frame& f = mem_.frame(pte_pfn(h.e));
-    if ((f.flags & PG_anon) && !(h.e & _PAGE_SPECIAL)) f.index = (new_addr + h.off) >> PAGE_SHIFT;
+    emit({.kind = EventKind::PteClear, .pid = p.pid, .addr = old_start + h.off, .value = e, .pfn = pte_pfn(e)});
+    set_pte(p, *slot, new_addr + h.off, e);
   }
   if (!dontunmap) {
     Errno e = do_munmap(p, old_start, old_start + old_len);
@@ -97,7 +105,7 @@ uint64_t Kernel::move_vma(Process& p, uint64_t old_start, uint64_t old_len, uint
 
 SysResult Kernel::sys_mremap(Pid pid, uint64_t addr, uint64_t old_len, uint64_t new_len, uint64_t flags,
                              uint64_t new_addr) {
-  Process* p = proc(pid);
+  Process* p = enter(pid);
   if (!p || p->state != ProcState::Running) return SysResult::fail(Errno::Srch);
   auto finish = [&](SysResult r) {
     emit({.kind = EventKind::Syscall, .pid = pid, .value = r.c_value(), .sysno = Sysno::mremap, .err = r.err});
@@ -193,6 +201,8 @@ SysResult Kernel::sys_mremap(Pid pid, uint64_t addr, uint64_t old_len, uint64_t 
   if (addr + old_len == vma->end && vma->end + delta <= TASK_SIZE) {
     const Vma* next = mm.find_vma(vma->end);
     if (!next || next->start >= vma->end + delta) {
+      if ((vma->flags & VM_ACCOUNT) && !vm_enough_memory(mm, delta >> PAGE_SHIFT))
+        return finish(SysResult::fail(Errno::NoMem));
       Vma& v = mm.vmas.at(vma->start);
       v.end += delta;
       vm_stat_account(mm, v.flags, static_cast<int64_t>(delta >> PAGE_SHIFT));

@@ -49,8 +49,8 @@ std::optional<PteSlot> PageTables::alloc_pte(uint64_t addr) {
     uint64_t idx = pt_index(addr, level);
     uint64_t e = mem_.read_u64(table, idx);
     if (!(e & _PAGE_PRESENT)) {
-      auto child = mem_.alloc(FrameOwner::PageTable, pid_, static_cast<uint64_t>(level - 1),
-                              PG_pagetable);
+      auto child = src_ ? src_->alloc_frame(FrameOwner::PageTable, pid_, static_cast<uint64_t>(level - 1), PG_pagetable)
+                        : mem_.alloc(FrameOwner::PageTable, pid_, static_cast<uint64_t>(level - 1), PG_pagetable);
       if (!child) return std::nullopt;
       switch (level - 1) {
         case 3: ++counters_.nr_pud_tables; break;

@@ -106,8 +106,8 @@ struct PgtableCounters {
 
 class PageTables {
  public:
-  PageTables(PhysMem& mem, Pfn root, uint64_t owner_pid, PgtableCounters& counters)
-      : mem_(mem), root_(root), pid_(owner_pid), counters_(counters) {}
+  PageTables(PhysMem& mem, Pfn root, uint64_t owner_pid, PgtableCounters& counters, FrameSource* src = nullptr)
+      : mem_(mem), root_(root), pid_(owner_pid), counters_(counters), src_(src) {}
 
   Walk walk(uint64_t addr) const;
   // The PTE slot for addr if every table down to the PTE level exists.
@@ -139,6 +139,7 @@ class PageTables {
   Pfn root_;
   uint64_t pid_;
   PgtableCounters& counters_;
+  FrameSource* src_;
 };
 
 // ---- templates ----

@@ -57,6 +57,7 @@ std::optional<Pfn> PhysMem::alloc(FrameOwner owner, uint64_t owner_id, uint64_t 
   if (free_.empty()) return std::nullopt;
   uint64_t n = *free_.begin();
   free_.erase(free_.begin());
+  ++allocs_;
   Frame& f = frames_[static_cast<size_t>(n)];
   f = Frame{};
   f.refcount = 1;
@@ -68,9 +69,90 @@ std::optional<Pfn> PhysMem::alloc(FrameOwner owner, uint64_t owner_id, uint64_t 
 }
 
 void PhysMem::free(Pfn pfn) {
+  lru_del(pfn);
+  ++frees_;
   Frame& f = frame(pfn);
   f = Frame{};
   free_.insert(pfn.value);
+}
+
+const char* lru_list_name(LruList l) {
+  switch (l) {
+    case LruList::None: return "none";
+    case LruList::InactiveAnon: return "inactive_anon";
+    case LruList::ActiveAnon: return "active_anon";
+    case LruList::InactiveFile: return "inactive_file";
+    case LruList::ActiveFile: return "active_file";
+    case LruList::Unevictable: return "unevictable";
+  }
+  return "?";
+}
+
+void PhysMem::lru_add(Pfn pfn, LruList list, bool at_tail) {
+  lru_del(pfn);
+  if (list == LruList::None) return;
+  Frame& f = frame(pfn);
+  LruHead& h = lru_[static_cast<int>(list)];
+  uint32_t n = static_cast<uint32_t>(pfn.value);
+  f.lru = list;
+  f.flags |= PG_lru;
+  if (list == LruList::ActiveAnon || list == LruList::ActiveFile) f.flags |= PG_active;
+  else f.flags &= ~uint32_t{PG_active};
+  if (list == LruList::Unevictable) f.flags |= PG_unevictable;
+  else f.flags &= ~uint32_t{PG_unevictable};
+  if (h.count == 0) {
+    f.lru_prev = f.lru_next = kNoFrame;
+    h.head = h.tail = n;
+  } else if (at_tail) {
+    f.lru_prev = h.tail;
+    f.lru_next = kNoFrame;
+    frames_[h.tail].lru_next = n;
+    h.tail = n;
+  } else {
+    f.lru_prev = kNoFrame;
+    f.lru_next = h.head;
+    frames_[h.head].lru_prev = n;
+    h.head = n;
+  }
+  ++h.count;
+}
+
+void PhysMem::lru_del(Pfn pfn) {
+  Frame& f = frame(pfn);
+  if (f.lru == LruList::None) return;
+  LruHead& h = lru_[static_cast<int>(f.lru)];
+  if (f.lru_prev != kNoFrame) frames_[f.lru_prev].lru_next = f.lru_next;
+  else h.head = f.lru_next;
+  if (f.lru_next != kNoFrame) frames_[f.lru_next].lru_prev = f.lru_prev;
+  else h.tail = f.lru_prev;
+  --h.count;
+  f.lru = LruList::None;
+  f.lru_prev = f.lru_next = kNoFrame;
+  f.flags &= ~uint32_t{PG_lru | PG_active | PG_unevictable};
+}
+
+std::optional<Pfn> PhysMem::lru_tail(LruList list) const {
+  uint32_t t = lru_[static_cast<int>(list)].tail;
+  if (t == kNoFrame) return std::nullopt;
+  return Pfn{t};
+}
+
+std::optional<Pfn> PhysMem::lru_head(LruList list) const {
+  uint32_t t = lru_[static_cast<int>(list)].head;
+  if (t == kNoFrame) return std::nullopt;
+  return Pfn{t};
+}
+
+std::optional<Pfn> PhysMem::lru_prev(Pfn pfn) const {
+  uint32_t p = frame(pfn).lru_prev;
+  if (p == kNoFrame) return std::nullopt;
+  return Pfn{p};
+}
+
+std::optional<Pfn> PhysMem::lru_next(Pfn pfn) const {
+  uint32_t p = frame(pfn).lru_next;
+  if (p == kNoFrame) return std::nullopt;
+  return Pfn{p};
 }
 
 uint8_t PhysMem::read_byte(Pfn pfn, uint64_t offset) const {

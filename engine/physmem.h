@@ -28,7 +28,18 @@ enum PageFlag : uint32_t {
   PG_reserved = 1u << 11,
   PG_anon_exclusive = 1u << 12,  // PageAnonExclusive: only one process may map it
   PG_uptodate = 1u << 13,
+  PG_swapcache = 1u << 14,   // in the swap cache: Frame::swap names its slot
+  PG_unevictable = 1u << 15, // on the unevictable list (mlocked)
+  PG_workingset = 1u << 16,  // was active before being deactivated
+  PG_reclaim = 1u << 17,     // MADV_PAGEOUT / reclaim chose it
 };
+
+// The LRU lists of mm/vmscan.c (classic two-list LRU, not MGLRU): inactive and active
+// for anonymous (swap-backed) and for file pages, plus the unevictable list.
+enum class LruList : uint8_t { None, InactiveAnon, ActiveAnon, InactiveFile, ActiveFile, Unevictable };
+constexpr int kLruLists = 6;  // indexed by LruList, None included
+const char* lru_list_name(LruList l);  // "inactive_anon"
+constexpr uint32_t kNoFrame = 0xffffffffu;
 
 // Who a frame belongs to, for the reverse map.
 enum class FrameOwner : uint8_t {
@@ -66,10 +77,25 @@ struct Frame {
   uint32_t mapcount = 0;  // page_mapcount: PTEs mapping this frame
   uint32_t flags = 0;     // PageFlag bits
   FrameOwner owner = FrameOwner::Free;
+  LruList lru = LruList::None;  // the list it is on (PG_lru)
+  uint32_t lru_prev = kNoFrame, lru_next = kNoFrame;  // neighbours on that list (towards head / tail)
+  uint32_t swap = 0;      // folio->swap: the swap slot, when PG_swapcache
   uint64_t owner_id = 0;  // anon identity, inode or pid, by `owner`
-  uint64_t index = 0;     // page index within the owner (for anon: vaddr >> 12)
+  // Page index within the owner: for anon, linear_page_index (the VMA's pgoff-based
+  // index, which is vaddr >> 12 unless the VMA moved).
+  uint64_t index = 0;
   // Contents, allocated when the frame is first written. Empty means all zeros.
   PageData data;
+};
+
+// Where page-table pages and other frames come from: the Kernel's allocator, which
+// reclaims when memory is low.
+class FrameSource {
+ public:
+  virtual std::optional<Pfn> alloc_frame(FrameOwner owner, uint64_t owner_id, uint64_t index, uint32_t flags) = 0;
+
+ protected:
+  ~FrameSource() = default;
 };
 
 struct PhysConfig {
@@ -85,6 +111,8 @@ class PhysMem {
   explicit PhysMem(PhysConfig cfg = {});
 
   uint64_t total() const { return frames_.size(); }
+  // Frames the allocator can ever hand out (MemTotal): all but the reserved ones.
+  uint64_t managed() const { return frames_.size() - 2 - kVdsoFrames; }
   uint64_t free_count() const { return free_.size(); }
   const Frame& frame(Pfn pfn) const { return frames_.at(static_cast<size_t>(pfn.value)); }
   Frame& frame(Pfn pfn) { return frames_.at(static_cast<size_t>(pfn.value)); }
@@ -97,6 +125,8 @@ class PhysMem {
   // Takes the lowest-numbered free frame (deterministic) with refcount 1 and no
   // contents; nullopt when none is free (or when a test asked the next one to fail).
   std::optional<Pfn> alloc(FrameOwner owner, uint64_t owner_id, uint64_t index, uint32_t flags);
+  uint64_t allocs() const { return allocs_; }
+  uint64_t frees() const { return frees_; }
   // Returns a frame whose refcount reached zero to the free list.
   void free(Pfn pfn);
 
@@ -114,12 +144,28 @@ class PhysMem {
   void copy_frame(Pfn dst, Pfn src);
   void clear_frame(Pfn pfn) { frame(pfn).data.clear(); }
 
+  // ---- LRU lists: head = most recently added, reclaim takes from the tail ----
+  void lru_add(Pfn pfn, LruList list, bool at_tail = false);
+  void lru_del(Pfn pfn);  // no-op when not on a list
+  uint64_t lru_size(LruList list) const { return lru_[static_cast<int>(list)].count; }
+  std::optional<Pfn> lru_tail(LruList list) const;
+  std::optional<Pfn> lru_head(LruList list) const;
+  // The neighbour towards the head (older to younger), for walking from the tail.
+  std::optional<Pfn> lru_prev(Pfn pfn) const;
+  std::optional<Pfn> lru_next(Pfn pfn) const;  // towards the tail
+
  private:
+  struct LruHead {
+    uint32_t head = kNoFrame, tail = kNoFrame;
+    uint64_t count = 0;
+  };
   std::vector<Frame> frames_;
+  std::array<LruHead, kLruLists> lru_{};
   std::set<uint64_t> free_;
   Pfn zero_pfn_{};
   uint32_t fail_next_ = 0;
   uint32_t fail_after_ = 0;
+  uint64_t allocs_ = 0, frees_ = 0;
 };
 
 }  // namespace vmplay::engine

@@ -11,7 +11,7 @@ bool is_cow_mapping(uint64_t flags) { return (flags & (VM_SHARED | VM_MAYWRITE))
 }  // namespace
 
 SysResult Kernel::sys_fork(Pid pid) {
-  Process* parent = proc(pid);
+  Process* parent = enter(pid);
   if (!parent || parent->state != ProcState::Running) return SysResult::fail(Errno::Srch);
   auto finish = [&](SysResult r) {
     emit({.kind = EventKind::Syscall, .pid = pid, .value = r.c_value(), .sysno = Sysno::fork,
@@ -22,7 +22,7 @@ SysResult Kernel::sys_fork(Pid pid) {
   if (live >= cfg_.max_processes) return finish(SysResult::fail(Errno::Again));
 
   Pid cpid = next_pid_;
-  auto pgd = mem_.alloc(FrameOwner::PageTable, static_cast<uint64_t>(cpid), 4, PG_pagetable);
+  auto pgd = alloc_frame(FrameOwner::PageTable, static_cast<uint64_t>(cpid), 4, PG_pagetable);
   if (!pgd) return finish(SysResult::fail(Errno::NoMem));
   ++next_pid_;
   emit({.kind = EventKind::PageTableAlloc, .pid = cpid, .pfn = *pgd, .level = 4});
@@ -53,6 +53,7 @@ SysResult Kernel::sys_fork(Pid pid) {
 
   procs_.emplace(cpid, std::move(child));
   Process& c = procs_.at(cpid);
+  constructing_ = cpid;  // not a candidate for the OOM killer until it is whole
   // dup_fd: the child shares every open file description.
   c.fds = parent->fds;
   for (const auto& f : c.fds)
@@ -66,6 +67,11 @@ SysResult Kernel::sys_fork(Pid pid) {
       vm_stat_account(c.mm, pv.flags, -static_cast<int64_t>(pv.pages()));
       continue;
     }
+    // dup_mmap charges every accounted mapping to the commit limit again.
+    if ((pv.flags & VM_ACCOUNT) && !vm_enough_memory(c.mm, pv.pages())) {
+      oom = true;
+      break;
+    }
     Vma cv = pv;
     cv.flags &= ~uint64_t{VM_LOCKED | VM_LOCKONFAULT};
     if (pv.flags & VM_WIPEONFORK) {
@@ -76,7 +82,10 @@ SysResult Kernel::sys_fork(Pid pid) {
       continue;
     }
     // anon_vma_fork: the child gets its own anon_vma, chained to the parent's.
-    if (pv.anon) cv.anon = next_anon_id_++;
+    if (pv.anon) {
+      cv.anon = next_anon_id_++;
+      anon_parent_[cv.anon] = pv.anon;
+    }
     c.mm.vmas.emplace(cv.start, cv);
     if (cv.inode) ++inodes_.at(cv.inode).map_count;
     emit({.kind = EventKind::VmaInsert, .pid = cpid, .addr = cv.start, .end = cv.end});
@@ -97,7 +106,20 @@ SysResult Kernel::sys_fork(Pid pid) {
         oom = true;
         break;
       }
-      uint64_t e = h.e;
+      // Read again: allocating the child's tables may have reclaimed the page.
+      uint64_t e = ppt.get(h.slot);
+      if (pte_none(e)) continue;
+      if (is_swap_pte(e)) {
+        // copy_nonpresent_pte: swap_duplicate, and neither side is exclusive any more.
+        if (e & _PAGE_SWP_EXCLUSIVE) {
+          e &= ~_PAGE_SWP_EXCLUSIVE;
+          set_pte(*parent, h.slot, h.addr, e);
+        }
+        ++swap_.slot(pte_swp_offset(e)).count;
+        ++c.mm.swapents;
+        set_pte(c, *cslot, h.addr, e);
+        continue;
+      }
       bool page = pte_present(e) && !(e & _PAGE_SPECIAL);
       if (page && is_cow_mapping(pv.flags) && (e & _PAGE_RW)) {
         // Write-protect the parent's PTE: the next write by either side copies.
@@ -115,6 +137,7 @@ SysResult Kernel::sys_fork(Pid pid) {
       }
     }
   }
+  constructing_ = 0;
   if (oom) {
     // dup_mmap failed: the half-built child is torn down and fork returns ENOMEM.
     exit_mm(c);
@@ -130,7 +153,7 @@ SysResult Kernel::sys_fork(Pid pid) {
 }
 
 void Kernel::sys_exit_group(Pid pid, int32_t status) {
-  Process* p = proc(pid);
+  Process* p = enter(pid);
   if (!p || p->state != ProcState::Running) return;
   emit({.kind = EventKind::Syscall, .pid = pid, .value = static_cast<uint64_t>(status),
         .sysno = Sysno::exit_group});
@@ -143,7 +166,7 @@ void Kernel::sys_exit_group(Pid pid, int32_t status) {
 }
 
 std::optional<SysResult> Kernel::sys_wait4(Pid pid, Pid target) {
-  Process* p = proc(pid);
+  Process* p = enter(pid);
   if (!p || p->state != ProcState::Running) return SysResult::fail(Errno::Srch);
   bool any_child = false;
   for (auto& [id, c] : procs_) {
@@ -167,7 +190,7 @@ std::optional<SysResult> Kernel::sys_wait4(Pid pid, Pid target) {
 }
 
 SysResult Kernel::sys_kill(Pid pid, Pid target, int32_t sig) {
-  Process* p = proc(pid);
+  Process* p = enter(pid);
   if (!p || p->state != ProcState::Running) return SysResult::fail(Errno::Srch);
   SysResult r = SysResult::ok(0);
   Process* t = proc(target);

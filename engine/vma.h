@@ -86,6 +86,7 @@ struct Mm {
   uint64_t rss_anon = 0;   // MM_ANONPAGES
   uint64_t rss_file = 0;   // MM_FILEPAGES
   uint64_t rss_shmem = 0;  // MM_SHMEMPAGES
+  uint64_t swapents = 0;   // MM_SWAPENTS: swap entries in the page tables
 
   uint64_t rss() const { return rss_anon + rss_file + rss_shmem; }
   // find_vma: the first VMA that ends above addr (it may start above addr too).

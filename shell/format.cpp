@@ -383,6 +383,12 @@ std::optional<std::string> format_event(const Event& e, const Kernel& k) {
         case FaultKind::Special:
           what = "special mapping, minor (the kernel's vvar/vdso frame " + hex(e.pfn.value) + " mapped)";
           break;
+        case FaultKind::SwapIn:
+          what = e.level ? "swapped out, major (swap slot " + std::to_string(e.value) + " read back into frame " +
+                               hex(e.pfn.value) + ")"
+                         : "swapped out, minor (swap slot " + std::to_string(e.value) +
+                               " found in the swap cache, frame " + hex(e.pfn.value) + ")";
+          break;
         case FaultKind::None:
           return std::nullopt;
       }
@@ -400,6 +406,22 @@ std::optional<std::string> format_event(const Event& e, const Kernel& k) {
     case EventKind::ProcessExit:
       if (e.signo) return std::string("+++ killed by ") + signal_name(e.signo) + " +++";
       return "+++ exited with " + std::to_string(e.value) + " +++";
+    case EventKind::Reclaim: {
+      std::string n = std::to_string(e.addr) + (e.addr == 1 ? " page" : " pages");
+      std::string got = std::to_string(e.value) + " reclaimed";
+      if (e.level == 2) return "--- MADV_PAGEOUT: " + n + " isolated, " + got + " ---";
+      if (e.addr == 0 && e.level == 0) return "--- kswapd woke below the low watermark: nothing it can reclaim ---";
+      return std::string(e.level ? "--- direct reclaim: " : "--- kswapd: ") + n + " scanned, " + got + " ---";
+    }
+    case EventKind::OomKill: {
+      if (e.value >= k.oom_reports().size()) return std::nullopt;
+      const OomReport& r = k.oom_reports()[static_cast<size_t>(e.value)];
+      auto kb = [](uint64_t pages) { return std::to_string(pages * 4) + "kB"; };
+      return "--- Out of memory: Killed process " + std::to_string(r.pid) + " (" + r.comm + ") total-vm:" +
+             kb(r.total_vm) + ", anon-rss:" + kb(r.anon_rss) + ", file-rss:" + kb(r.file_rss) + ", shmem-rss:" +
+             kb(r.shmem_rss) + ", UID:1000 pgtables:" + kb(r.pgtables) + " oom_score_adj:0 (badness " +
+             std::to_string(r.points) + ") ---";
+    }
     default:
       return std::nullopt;
   }
@@ -435,6 +457,12 @@ std::optional<std::string> format_event_detail(const Event& e, const Kernel& k) 
       return "--- page " + std::to_string(e.addr) + " of " + file() + " dropped from the page cache ---";
     case EventKind::Writeback: return "--- page " + std::to_string(e.addr) + " of " + file() + " written back ---";
     case EventKind::ProcessStart: return "--- process " + std::to_string(e.pid) + " created ---";
+    case EventKind::SwapOut:
+      return "--- frame " + hex(e.pfn.value) + " written to swap slot " + std::to_string(e.value) + " ---";
+    case EventKind::SwapCacheDrop:
+      return "--- frame " + hex(e.pfn.value) + " left the swap cache (slot " + std::to_string(e.value) + ") ---";
+    case EventKind::LazyFreed:
+      return "--- clean MADV_FREE page at " + hex(e.addr) + " dropped (frame " + hex(e.pfn.value) + ") ---";
     default: return std::nullopt;
   }
 }

@@ -702,8 +702,8 @@ void Session::run_call(const Stmt& st, Pid pid, Output& out) {
     auto advice = static_cast<int64_t>(static_cast<int32_t>(a[2]));
     if (madvise_behavior_valid(advice) && !madvise_behavior_modelled(advice)) {
       refuse(out, format_madvise(a[2]) + " is valid Linux advice that vmplay does not model yet "
-                  "(modelled: NORMAL, RANDOM, SEQUENTIAL, WILLNEED, DONTNEED, DONTFORK, DOFORK, "
-                  "DONTDUMP, DODUMP, WIPEONFORK, KEEPONFORK)", c.args[2].span);
+                  "(modelled: NORMAL, RANDOM, SEQUENTIAL, WILLNEED, DONTNEED, FREE, REMOVE, DONTFORK, "
+                  "DOFORK, DONTDUMP, DODUMP, WIPEONFORK, KEEPONFORK, COLD, PAGEOUT)", c.args[2].span);
       return;
     }
     r = kernel_.sys_madvise(pid, a[0], a[1], advice);

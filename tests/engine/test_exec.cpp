@@ -120,7 +120,11 @@ TEST_CASE("brk: [heap] never merges with the bss VMA below start_brk") {
 }
 
 TEST_CASE("stack: it grows on a fault below it, within the rlimit and the guard gap") {
-  World w = exec_world();
+  // 16 MiB of RAM: growing the stack by 8 MiB at once is charged like any mapping,
+  // and overcommit mode 0 refuses a charge larger than RAM + swap.
+  KernelConfig cfg;
+  cfg.phys.frames = 4096;
+  World w = exec_world(cfg);
   const uint64_t bottom = 0x7ffffffde000;
   CHECK(w.write(bottom - 1, 1).ok);
   CHECK(w.mm().vma_at(bottom - 1)->start == bottom - P);
@@ -130,6 +134,16 @@ TEST_CASE("stack: it grows on a fault below it, within the rlimit and the guard 
   const uint64_t top = 0x7ffffffff000;
   CHECK(w.write(top - (8 << 20), 1).ok);
   CHECK(w.write(top - (8 << 20) - 1, 1).si_code == kSegvMapErr);
+}
+
+TEST_CASE("stack: growth larger than RAM + swap is refused in overcommit mode 0, allowed in mode 1") {
+  World w = exec_world();  // 4 MiB of RAM
+  const uint64_t top = 0x7ffffffff000;
+  AccessResult r = w.write(top - (6 << 20), 1);
+  CHECK(r.si_code == kSegvMapErr);  // acct_stack_growth failed: bad_area
+  World w1 = exec_world();
+  w1.k.set_overcommit(1, 50);
+  CHECK(w1.write(top - (6 << 20), 1).ok);
 }
 
 TEST_CASE("stack: growth stops a guard gap (1 MiB) short of an accessible mapping") {

@@ -24,6 +24,9 @@ Run run_sim(const std::vector<std::string>& script) {
   Run run;
   shell::SessionConfig cfg;
   cfg.verbosity = shell::Verbosity::Quiet;
+  // 256 MiB of RAM (the shell's largest): overcommit mode 0 compares each charge with
+  // RAM + swap, and the host has gigabytes; no case maps anywhere near 256 MiB.
+  cfg.kernel.phys.frames = 65536;
   shell::Session s(cfg);
   prologue(
       [&](const std::string& line) {

@@ -156,7 +156,7 @@ TEST_CASE("errors: system calls and their arguments") {
        "'PROT_READ' is a constant and cannot be assigned", 0},
       {{}, "madvise(0, 4096, MADV_MERGEABLE)",
        "MADV_MERGEABLE is valid Linux advice that vmplay does not model yet (modelled: NORMAL, RANDOM, SEQUENTIAL, "
-       "WILLNEED, DONTNEED, DONTFORK, DOFORK, DONTDUMP, DODUMP, WIPEONFORK, KEEPONFORK)",
+       "WILLNEED, DONTNEED, FREE, REMOVE, DONTFORK, DOFORK, DONTDUMP, DODUMP, WIPEONFORK, KEEPONFORK, COLD, PAGEOUT)",
        17},
       {{}, "mincore(0, 4096, [1])",
        "mincore needs the address of a buffer for its vector (the [...] is what strace printed)", 17},
