@@ -277,6 +277,8 @@ class Kernel : public FrameSource {
   uint64_t committed_pages() const;
   // /proc/vmstat: the counters and events the model keeps, in the kernel's order.
   std::string proc_vmstat() const;
+  // /proc/swaps: the swap file (/swapfile) once swap is configured, else the header.
+  std::string proc_swaps() const;
   // Every OOM kill so far, oldest first (an OomKill event's value indexes it).
   const std::vector<OomReport>& oom_reports() const { return oom_log_; }
   // oom_badness for a running process (rss + swap entries + page-table pages).
@@ -288,6 +290,13 @@ class Kernel : public FrameSource {
     cfg_.overcommit_memory = mode;
     cfg_.overcommit_ratio = ratio;
   }
+  // The last charge the overcommit policy refused (for the shell to explain an ENOMEM).
+  struct CommitRefusal {
+    uint64_t seq = 0;  // event_seq() when it happened
+    uint64_t pages = 0, limit = 0, committed = 0;
+    int mode = 0;
+  };
+  const std::optional<CommitRefusal>& last_commit_refusal() const { return commit_refusal_; }
   // Position of a frame on its LRU list, counted from the tail (0 = reclaimed next).
   uint64_t lru_position(Pfn pfn) const;
   // Every process and address whose PTE holds a swap entry for `slot`.
@@ -450,6 +459,7 @@ class Kernel : public FrameSource {
   Pid constructing_ = 0;   // a child fork is still building: not an OOM victim
   bool in_reclaim_ = false;
   std::vector<OomReport> oom_log_;
+  std::optional<CommitRefusal> commit_refusal_;
   std::map<Pid, Process> procs_;
   std::map<uint64_t, Inode> inodes_;
   std::map<std::string, uint64_t> names_;  // path -> inode

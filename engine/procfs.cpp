@@ -91,6 +91,11 @@ std::optional<uint64_t> Kernel::pagemap_entry(Pid pid, uint64_t addr) const {
   PageTables pt = tables(*p);
   auto slot = pt.find_pte(addr);
   uint64_t e = slot ? pt.get(*slot) : 0;
+  if (is_swap_pte(e)) {
+    // A swap entry: PM_SWAP, with the type in bits 0-4 and the offset above them.
+    constexpr uint64_t PM_SWAP = 1ULL << 62, MAX_SWAPFILES_SHIFT = 5;
+    return flags | PM_SWAP | ((pte_swp_type(e) | (pte_swp_offset(e) << MAX_SWAPFILES_SHIFT)) & PM_PFRAME_MASK);
+  }
   if (!pte_present(e)) return flags;
   uint64_t out = flags | PM_PRESENT | (pte_pfn(e).value & PM_PFRAME_MASK);
   if (!(e & _PAGE_SPECIAL)) {  // vm_normal_page: not the zero page, not a raw PFN
@@ -104,9 +109,10 @@ std::optional<uint64_t> Kernel::pagemap_entry(Pid pid, uint64_t addr) const {
 std::string Kernel::proc_meminfo() const {
   // fs/proc/meminfo.c: "Key:" padded to 16 columns, the value in 8, " kB".
   uint64_t total = 0, free_pages = mem_.free_count(), cached = 0, dirty = 0, anon = 0, mapped = 0,
-           shmem = 0, pagetables = 0, mlocked = 0;
+           shmem = 0, pagetables = 0, mlocked = 0, swapcached = 0;
   for (const Frame& f : mem_.frames()) {
     if (f.flags & PG_mlocked) ++mlocked;
+    if (f.flags & PG_swapcache) ++swapcached;
     switch (f.owner) {
       case FrameOwner::Reserved: case FrameOwner::Vdso: case FrameOwner::ZeroPage: continue;
       case FrameOwner::File:
@@ -126,20 +132,51 @@ std::string Kernel::proc_meminfo() const {
   }
   std::string out;
   auto line = [&](const char* key, uint64_t pages) { kb_line(out, key, pages << (PAGE_SHIFT - 10)); };
+  auto lru = [&](LruList l) { return mem_.lru_size(l); };
+  // si_mem_available: free pages above the reserve, plus the page cache that could go
+  // (less what the low watermark keeps).
+  Watermarks wm = watermarks();
+  uint64_t pagecache = lru(LruList::ActiveFile) + lru(LruList::InactiveFile);
+  int64_t available = static_cast<int64_t>(free_pages) - static_cast<int64_t>(wm.high) +
+                      static_cast<int64_t>(pagecache - std::min(pagecache / 2, wm.low));
   line("MemTotal:", total);
   line("MemFree:", free_pages);
+  line("MemAvailable:", available > 0 ? static_cast<uint64_t>(available) : 0);
   line("Buffers:", 0);
   line("Cached:", cached);
-  line("SwapCached:", 0);
+  line("SwapCached:", swapcached);
+  line("Active:", lru(LruList::ActiveAnon) + lru(LruList::ActiveFile));
+  line("Inactive:", lru(LruList::InactiveAnon) + lru(LruList::InactiveFile));
+  line("Active(anon):", lru(LruList::ActiveAnon));
+  line("Inactive(anon):", lru(LruList::InactiveAnon));
+  line("Active(file):", lru(LruList::ActiveFile));
+  line("Inactive(file):", lru(LruList::InactiveFile));
+  line("Unevictable:", lru(LruList::Unevictable));
   line("Mlocked:", mlocked);
-  line("SwapTotal:", 0);
-  line("SwapFree:", 0);
+  line("SwapTotal:", swap_.total());
+  line("SwapFree:", swap_.free());
   line("Dirty:", dirty);
   line("Writeback:", 0);
   line("AnonPages:", anon);
   line("Mapped:", mapped);
   line("Shmem:", shmem);
   line("PageTables:", pagetables);
+  line("CommitLimit:", commit_limit());
+  line("Committed_AS:", committed_pages());
+  return out;
+}
+
+std::string Kernel::proc_swaps() const {
+  // mm/swapfile.c swap_show: the path padded to 40 columns, sizes in kB.
+  std::string out = "Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority\n";
+  if (!swap_.total()) return out;
+  const std::string path = "/swapfile";
+  uint64_t size = swap_.total() * 4, used = swap_.used() * 4;
+  char buf[160];
+  std::snprintf(buf, sizeof buf, "%s%*s%s\t%" PRIu64 "\t%s%" PRIu64 "\t%s%d\n", path.c_str(),
+                static_cast<int>(40 - path.size()), " ", "file", size, size < 10000000 ? "\t" : "", used,
+                used < 10000000 ? "\t" : "", -2);
+  out += buf;
   return out;
 }
 
@@ -180,11 +217,21 @@ std::optional<std::string> Kernel::proc_smaps(Pid pid) const {
   for (const auto& [s, v] : p->mm.vmas) {
     // smaps_pte_entry / smaps_account
     uint64_t resident = 0, pss = 0, pss_dirty = 0, shared_clean = 0, shared_dirty = 0,
-             private_clean = 0, private_dirty = 0, referenced = 0, anonymous = 0, pss_locked = 0;
+             private_clean = 0, private_dirty = 0, referenced = 0, anonymous = 0, pss_locked = 0,
+             lazyfree = 0, swap = 0, swap_pss = 0;
     bool locked = (v.flags & VM_LOCKED) != 0;
+    const Inode* shm = v.inode ? inode(v.inode) : nullptr;
+    if (shm && shm->kind != InodeKind::Shmem) shm = nullptr;
     tables(*p).for_each_pte(v.start, v.end, [&](uint64_t, PteSlot, uint64_t e) {
+      if (is_swap_pte(e)) {
+        swap += kPageSize;
+        uint64_t n = swap_.valid(pte_swp_offset(e)) ? swap_.slot(pte_swp_offset(e)).count : 1;
+        swap_pss += (kPageSize << PSS_SHIFT) / (n >= 2 ? n : 1);
+        return;
+      }
       if (!pte_present(e) || (e & _PAGE_SPECIAL)) return;  // the zero page is not "normal"
       const Frame& f = mem_.frame(pte_pfn(e));
+      if ((f.flags & PG_anon) && !(f.flags & PG_swapbacked)) lazyfree += kPageSize;
       bool young = (e & _PAGE_ACCESSED) || (f.flags & PG_referenced);
       bool dirty = (e & _PAGE_DIRTY) || (f.flags & PG_dirty);
       if (f.flags & PG_anon) anonymous += kPageSize;
@@ -201,6 +248,18 @@ std::optional<std::string> Kernel::proc_smaps(Pid pid) const {
         (priv ? private_clean : shared_clean) += kPageSize;
       }
     });
+    if (shm) {
+      // shmem_swap_usage: the file's pages in swap within the VMA's range (for a private
+      // writable mapping, only where no PTE is present).
+      PageTables spt = tables(*p);
+      for (auto it = shm->swapped.lower_bound(v.pgoff); it != shm->swapped.end() && it->first < v.pgoff + v.pages(); ++it) {
+        if ((v.flags & VM_WRITE) && !(v.flags & VM_SHARED)) {
+          auto sl = spt.find_pte(v.start + ((it->first - v.pgoff) << PAGE_SHIFT));
+          if (sl && !pte_none(spt.get(*sl))) continue;
+        }
+        swap += kPageSize;
+      }
+    }
     const Inode* ino = v.inode ? inode(v.inode) : nullptr;
     vma_header(out, v, ino, vma_name(*p, v));
     kb_line(out, "Size:", (v.end - v.start) >> 10);
@@ -216,14 +275,14 @@ std::optional<std::string> Kernel::proc_smaps(Pid pid) const {
     kb_line(out, "Referenced:", referenced >> 10);
     kb_line(out, "Anonymous:", anonymous >> 10);
     kb_line(out, "KSM:", 0);
-    kb_line(out, "LazyFree:", 0);
+    kb_line(out, "LazyFree:", lazyfree >> 10);
     kb_line(out, "AnonHugePages:", 0);
     kb_line(out, "ShmemPmdMapped:", 0);
     kb_line(out, "FilePmdMapped:", 0);
     kb_line(out, "Shared_Hugetlb:", 0);
     kb_line(out, "Private_Hugetlb:", 0);
-    kb_line(out, "Swap:", 0);
-    kb_line(out, "SwapPss:", 0);
+    kb_line(out, "Swap:", swap >> 10);
+    kb_line(out, "SwapPss:", swap_pss >> (10 + PSS_SHIFT));
     kb_line(out, "Locked:", pss_locked >> (10 + PSS_SHIFT));
     out += "THPeligible:           0\n";  // THP is "madvise" here and no VMA asks for it
     out += vm_flag_mnemonics(v.flags);
@@ -279,7 +338,7 @@ std::optional<std::string> Kernel::proc_status(Pid pid) const {
     line("VmExe:", text);
     line("VmLib:", kb(mm.exec_vm) - text);
     line("VmPTE:", (mm.pgtables.pages() * kPageSize) >> 10);
-    line("VmSwap:", 0);
+    line("VmSwap:", kb(mm.swapents));
   }
   out += "Threads:\t1\n";
   return out;

@@ -616,14 +616,20 @@ uint64_t Kernel::committed_pages() const {
 bool Kernel::vm_enough_memory(const Mm& mm, uint64_t pages) {
   // __vm_enough_memory
   if (cfg_.overcommit_memory == 1) return true;
-  if (cfg_.overcommit_memory == 0) return pages <= mem_.managed() + swap_.total();
+  auto refuse = [&](uint64_t limit, uint64_t committed) {
+    commit_refusal_ = CommitRefusal{seq_, pages, limit, committed, cfg_.overcommit_memory};
+    return false;
+  };
+  if (cfg_.overcommit_memory == 0)
+    return pages <= mem_.managed() + swap_.total() || refuse(mem_.managed() + swap_.total(), 0);
   uint64_t allowed = commit_limit();
   // The admin reserve (3% of free memory at boot, at most 8 MiB) for a process
   // without CAP_SYS_ADMIN, and the user reserve (total_vm / 32, at most 128 MiB).
   uint64_t admin = std::min<uint64_t>(mem_.managed() / 32, (8ULL << 20) >> PAGE_SHIFT);
   uint64_t user = std::min<uint64_t>(mm.total_vm / 32, std::min<uint64_t>(mem_.managed() / 32, (128ULL << 20) >> PAGE_SHIFT));
   allowed = allowed > admin + user ? allowed - admin - user : 0;
-  return committed_pages() + pages < allowed;
+  uint64_t committed = committed_pages();
+  return committed + pages < allowed || refuse(allowed, committed);
 }
 
 // ---------------------------------------------------------------------------------

@@ -101,6 +101,15 @@ std::string lesson_title(const Lesson& l) {
 
 // Where a command's i-th word is, for the caret; the command name when unknown.
 static Span word_span(const Stmt& st, size_t i) {
+  if (i == 1 && st.word_spans.size() == 1 && !st.words.empty()) {
+    // KEY=VALUE: the value is the part of word 0 after the '='.
+    size_t eq = st.words[0].find('=');
+    if (eq != std::string::npos) {
+      Span s = st.word_spans[0];
+      s.begin += static_cast<uint32_t>(eq + 1);
+      return s;
+    }
+  }
   return i < st.word_spans.size() ? st.word_spans[i] : st.target_span;
 }
 
@@ -137,7 +146,7 @@ void Session::run_help(const Stmt& st, Output& out) {
 
 void Session::run_command(const Stmt& st, Pid pid, Output& out) {
   const std::string& cmd = st.target;
-  const auto& w = st.words;
+  std::vector<std::string> w = st.words;  // a copy: config KEY=VALUE splits its word
   auto text = [&](const std::string& s) { out.lines.push_back({LineKind::Text, s}); };
   if (cmd == "lessons") {
     for (size_t i = 0; i < kLessonCount; ++i)
@@ -277,7 +286,10 @@ void Session::run_command(const Stmt& st, Pid pid, Output& out) {
                   kb(total - free_pages - cache).c_str(), kb(free_pages).c_str(), kb(shmem).c_str(), kb(cache).c_str(),
                   kb(free_pages + cache - shmem).c_str());
     text(buf);
-    text("Swap:              0           0           0");
+    const SwapArea& sw = kernel_.swap();
+    std::snprintf(buf, sizeof buf, "Swap:     %10s  %10s  %10s", kb(sw.total()).c_str(), kb(sw.used()).c_str(),
+                  kb(sw.free()).c_str());
+    text(buf);
   } else if (cmd == "ls") {
     std::string dir = w.empty() ? "/" : w[0];
     size_t shown = 0;
@@ -295,11 +307,41 @@ void Session::run_command(const Stmt& st, Pid pid, Output& out) {
       const char* verb = cfg_.verbosity == Verbosity::Quiet ? "quiet" : cfg_.verbosity == Verbosity::All ? "all" : "faults";
       text("ram " + std::to_string(kernel_.phys().total()) + " frames (" + std::to_string(kernel_.phys().total() * 4) +
            " kB)");
+      text("swap " + (kernel_.swap().total() ? std::to_string(cfg_.kernel.swap_pages * 4) + "K (" +
+                                                  std::to_string(kernel_.swap().total()) + " slots after the header page)"
+                                            : std::string("off")));
+      text("overcommit " + std::to_string(cfg_.kernel.overcommit_memory) + " (vm.overcommit_memory), overcommit_ratio " +
+           std::to_string(cfg_.kernel.overcommit_ratio));
       text("aslr " + (cfg_.kernel.aslr_seed ? std::to_string(*cfg_.kernel.aslr_seed) : std::string("off")));
       text(std::string("verbosity ") + verb);
       return;
     }
-    if (w.size() != 2) return refuse(out, "config KEY VALUE: ram FRAMES, aslr SEED|off, verbosity quiet|faults|all", st.target_span);
+    // config KEY=VALUE is config KEY VALUE.
+    if (w.size() == 1 && w[0].find('=') != std::string::npos) {
+      std::string kv = w[0];
+      w = {kv.substr(0, kv.find('=')), kv.substr(kv.find('=') + 1)};
+    }
+    const char* kUsage = "config KEY VALUE (or KEY=VALUE): ram FRAMES, swap SIZE|off, overcommit 0|1|2, "
+                         "overcommit_ratio PERCENT, aslr SEED|off, verbosity quiet|faults|all";
+    if (w.size() != 2) return refuse(out, kUsage, st.target_span);
+    if (w[0] == "overcommit" || w[0] == "overcommit_ratio") {
+      // sysctl vm.overcommit_memory / vm.overcommit_ratio: the running machine changes.
+      char* end = nullptr;
+      unsigned long long n = std::strtoull(w[1].c_str(), &end, 10);
+      bool mode = w[0] == "overcommit";
+      if (w[1].empty() || !end || *end || w[1][0] == '-' || (mode && n > 2) || (!mode && n > 100000))
+        return refuse(out, mode ? "overcommit is 0 (heuristic), 1 (always) or 2 (never), not '" + w[1] + "'"
+                                : "overcommit_ratio wants a percentage of RAM (0 to 100000), not '" + w[1] + "'",
+                      word_span(st, 1));
+      if (mode) cfg_.kernel.overcommit_memory = static_cast<int>(n);
+      else cfg_.kernel.overcommit_ratio = n;
+      kernel_.set_overcommit(cfg_.kernel.overcommit_memory, cfg_.kernel.overcommit_ratio);
+      records_ = true;
+      out.lines.push_back({LineKind::Note, "vm." + std::string(mode ? "overcommit_memory" : "overcommit_ratio") + " = " +
+                                               w[1] + " (CommitLimit " + std::to_string(kernel_.commit_limit() * 4) +
+                                               " kB)"});
+      return;
+    }
     if (w[0] == "verbosity") {
       if (w[1] == "quiet") cfg_.verbosity = Verbosity::Quiet;
       else if (w[1] == "faults") cfg_.verbosity = Verbosity::Faults;
@@ -308,9 +350,15 @@ void Session::run_command(const Stmt& st, Pid pid, Output& out) {
       out.lines.push_back({LineKind::Note, "verbosity " + w[1]});
       return;
     }
-    if (w[0] == "ram" || w[0] == "aslr") {
+    if (w[0] == "ram" || w[0] == "aslr" || w[0] == "swap") {
       SessionConfig next = cfg_;
-      if (w[0] == "ram") {
+      if (w[0] == "swap") {
+        auto pages = parse_swap_size(w[1]);
+        if (!pages)
+          return refuse(out, "swap wants a size such as 16M, 512K or 1G (at most 1G, in whole 4 KiB pages), or off; got '" +
+                                 w[1] + "'", word_span(st, 1));
+        next.kernel.swap_pages = *pages;
+      } else if (w[0] == "ram") {
         char* end = nullptr;
         unsigned long long n = std::strtoull(w[1].c_str(), &end, 0);
         if (!end || *end || n < PhysMem::kMinFrames || n > 65536)
@@ -331,7 +379,8 @@ void Session::run_command(const Stmt& st, Pid pid, Output& out) {
       out.lines.push_back({LineKind::Note, "machine reset with " + w[0] + " " + w[1]});
       return;
     }
-    return refuse(out, "unknown setting '" + w[0] + "' (ram, aslr, verbosity)", word_span(st, 0));
+    return refuse(out, "unknown setting '" + w[0] + "' (ram, swap, overcommit, overcommit_ratio, aslr, verbosity)",
+                  word_span(st, 0));
   } else if (cmd == "undo" || cmd == "redo" || cmd == "goto") {
     const size_t last = timeline_.size() - 1;
     size_t to = pos_;

@@ -152,6 +152,20 @@ std::string format_result(const SysResult& r, bool as_pointer) {
   return " = " + (as_pointer ? hex(r.value) : std::to_string(static_cast<int64_t>(r.value)));
 }
 
+std::optional<uint64_t> parse_swap_size(const std::string& s) {
+  if (s == "off" || s == "0") return 0;
+  if (s.empty() || !std::isdigit(static_cast<unsigned char>(s[0]))) return std::nullopt;
+  char* end = nullptr;
+  unsigned long long n = std::strtoull(s.c_str(), &end, 10);
+  std::string unit = end ? end : "";
+  uint64_t mul = unit.empty() ? 1 : unit == "K" || unit == "k" ? 1ULL << 10 : unit == "M" || unit == "m" ? 1ULL << 20
+                                  : unit == "G" || unit == "g" ? 1ULL << 30 : 0;
+  if (!mul || n > (1ULL << 30) / mul) return std::nullopt;
+  uint64_t bytes = n * mul;
+  if (bytes % 4096 || bytes > (1ULL << 30) || (bytes && bytes < 2 * 4096)) return std::nullopt;
+  return bytes / 4096;
+}
+
 std::optional<uint64_t> constant_value(std::string_view name) {
   for (const auto& n : kProt) if (name == n.name) return n.value;
   for (const auto& n : kMapType) if (name == n.name) return n.value;
@@ -512,6 +526,11 @@ std::string format_pagemap_entry(uint64_t addr, uint64_t e, bool mapped) {
     if ((e >> 56) & 1) d += " exclusive";
     if ((e >> 61) & 1) d += " file/shared";
     std::snprintf(buf, sizeof buf, " pfn=0x%" PRIx64, static_cast<uint64_t>(e & ((uint64_t{1} << 55) - 1)));
+    d += buf;
+  } else if ((e >> 62) & 1) {
+    // PM_SWAP: the swap type in bits 0-4, the offset above.
+    uint64_t frame = e & ((uint64_t{1} << 55) - 1);
+    std::snprintf(buf, sizeof buf, "swapped type=%" PRIu64 " offset=%" PRIu64, frame & 31, frame >> 5);
     d += buf;
   } else {
     d += mapped ? "not present" : "not mapped";

@@ -226,8 +226,13 @@ void Session::record(std::string_view line, std::string label, std::optional<uin
 }
 
 std::string Session::script() const {
+  // The settings a reset keeps: the machine's RAM, swap, overcommit policy and ASLR.
   auto is_config = [](const std::string& l) {
-    return l.rfind("config ram ", 0) == 0 || l.rfind("config aslr ", 0) == 0;
+    for (const char* key : {"ram", "aslr", "swap", "overcommit", "overcommit_ratio"}) {
+      std::string p = std::string("config ") + key;
+      if (l.rfind(p + " ", 0) == 0 || l.rfind(p + "=", 0) == 0) return true;
+    }
+    return false;
   };
   auto is_reset = [](const std::string& l) { return l == "reset" || l == "reset()"; };
   size_t from = 1;  // the first step after the last reset
@@ -606,6 +611,7 @@ Output Session::exec_line(std::string_view line) {
 
 void Session::run_call(const Stmt& st, Pid pid, Output& out) {
   const Call& c = *st.call;
+  const uint64_t seq0 = kernel_.event_seq();
   if (c.name == "reset" && c.args.empty() && st.kind == Stmt::Kind::CallStmt) {
     reset();
     out.lines.push_back({LineKind::Note, "machine reset: pid " + std::to_string(current_) +
@@ -909,6 +915,20 @@ void Session::run_call(const Stmt& st, Pid pid, Output& out) {
   }
   std::string tag = st.pid ? "[pid " + std::to_string(pid) + "] " : "";
   out.lines.push_back({LineKind::Result, tag + text + format_result(r, pointer)});
+  if (!r.is_ok() && r.err == Errno::NoMem) {
+    // Say when the overcommit policy was the reason.
+    const auto& why = kernel_.last_commit_refusal();
+    if (why && why->seq >= seq0) {
+      auto kb = [](uint64_t pages) { return std::to_string(pages * 4) + " kB"; };
+      out.lines.push_back(
+          {LineKind::Note,
+           why->mode == 0 ? "note: overcommit mode 0 refuses a charge of " + kb(why->pages) + ", more than RAM + swap (" +
+                                kb(why->limit) + "); MAP_NORESERVE, config overcommit 1 or more ram/swap would allow it"
+                          : "note: overcommit mode 2: Committed_AS " + kb(why->committed) + " + " + kb(why->pages) +
+                                " would pass the limit of " + kb(why->limit) +
+                                " (CommitLimit less the admin and user reserves)"});
+    }
+  }
   if (!st.target.empty()) vars_[st.target] = r.c_value();
   last_ = r.c_value();
 
@@ -1205,8 +1225,16 @@ void Session::run_cat(const Stmt& st, Pid pid, Output& out) {
   // /proc/self/... or /proc/<pid>/...
   Pid target = pid;
   std::string rest;
-  if (path == "/proc/meminfo") {
-    std::string text = kernel_.proc_meminfo();
+  std::optional<std::string> global;
+  if (path == "/proc/meminfo") global = kernel_.proc_meminfo();
+  else if (path == "/proc/vmstat") global = kernel_.proc_vmstat();
+  else if (path == "/proc/swaps") global = kernel_.proc_swaps();
+  else if (path == "/proc/sys/vm/overcommit_memory") global = std::to_string(cfg_.kernel.overcommit_memory) + "\n";
+  else if (path == "/proc/sys/vm/overcommit_ratio") global = std::to_string(cfg_.kernel.overcommit_ratio) + "\n";
+  else if (path == "/proc/sys/vm/swappiness") global = std::to_string(cfg_.kernel.swappiness) + "\n";
+  else if (path == "/proc/sys/vm/min_free_kbytes") global = std::to_string(kernel_.watermarks().min * 4) + "\n";
+  if (global) {
+    const std::string& text = *global;
     for (size_t b = 0; b < text.size();) {
       size_t e = text.find('\n', b);
       out.lines.push_back({LineKind::Text, text.substr(b, e - b)});
@@ -1255,6 +1283,8 @@ void Session::run_cat(const Stmt& st, Pid pid, Output& out) {
     text = kernel_.proc_smaps(target);
   } else if (rest == "status") {
     text = kernel_.proc_status(target);
+  } else if (rest == "oom_score") {
+    if (auto score = kernel_.oom_score(target)) text = std::to_string(*score) + "\n";
   } else if (rest == "pagemap") {
     // Binary in Linux (8 bytes a page); shown decoded, present pages only.
     const Process* p = kernel_.process(target);
@@ -1276,7 +1306,8 @@ void Session::run_cat(const Stmt& st, Pid pid, Output& out) {
     }
     return;
   } else {
-    refuse(out, "cat: " + path + ": no such file (vmplay shows /proc/PID/maps, smaps, status, pagemap and /proc/meminfo)",
+    refuse(out, "cat: " + path + ": no such file (vmplay shows /proc/PID/maps, smaps, status, pagemap, oom_score, "
+                "/proc/meminfo, /proc/vmstat, /proc/swaps and /proc/sys/vm/overcommit_memory)",
            st.text_span);
     return;
   }
@@ -1337,7 +1368,9 @@ std::vector<Session::Word> Session::words() {
   for (const char* libc : {"memset", "memcpy", "strcpy", "dump", "touch", "reset"}) w.push_back({libc, true});
   for (const auto& c : command_names()) w.push_back({c, false});
   for (const char* word : {"cat", "walk", "smaps", "/proc/self/maps", "/proc/self/smaps", "/proc/self/status",
-                           "/proc/self/pagemap", "/proc/meminfo", "verbosity", "ram", "aslr"})
+                           "/proc/self/pagemap", "/proc/self/oom_score", "/proc/meminfo", "/proc/vmstat",
+                           "/proc/swaps", "/proc/sys/vm/overcommit_memory", "verbosity", "ram", "aslr", "swap",
+                           "overcommit", "overcommit_ratio"})
     w.push_back({word, false});
   for (auto& c : constant_names()) w.push_back({std::move(c), false});
   return w;

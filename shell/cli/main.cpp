@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include "shell/format.h"
+
 #ifdef VMPLAY_HAVE_EDITLINE
 #include <editline/readline.h>
 #endif
@@ -35,6 +37,8 @@ void usage(std::FILE* to) {
                "  --expect OUT           compare the transcript with OUT; show a diff, exit 1 if it differs\n"
                "  --json                 print the final state as JSON\n"
                "  --ram FRAMES           physical memory in 4 KiB frames (default 1024)\n"
+               "  --swap SIZE            a swap file of SIZE (16M, 512K, 1G; default none)\n"
+               "  --overcommit MODE      vm.overcommit_memory: 0 heuristic (default), 1 always, 2 never\n"
                "  --seed N               randomize the layout (ASLR) from seed N\n"
                "  --verbosity LEVEL      quiet, faults (the default) or all events\n"
                "  --empty                start pid 1 with an empty address space instead of a.out\n"
@@ -114,6 +118,21 @@ int main(int argc, char** argv) {
         return 2;
       }
       cfg.kernel.phys.frames = n;
+    } else if (a == "--swap") {
+      const char* v = need(i, "--swap");
+      auto pages = vmplay::shell::parse_swap_size(v);
+      if (!pages) {
+        std::fprintf(stderr, "vmplay: --swap wants a size such as 16M, 512K or 1G (at most 1G), got '%s'\n", v);
+        return 2;
+      }
+      cfg.kernel.swap_pages = *pages;
+    } else if (a == "--overcommit") {
+      const char* v = need(i, "--overcommit");
+      if (!parse_number(v, n) || n > 2) {
+        std::fprintf(stderr, "vmplay: --overcommit is 0, 1 or 2, got '%s'\n", v);
+        return 2;
+      }
+      cfg.kernel.overcommit_memory = static_cast<int>(n);
     } else if (a == "--seed" || a == "--aslr") {
       const char* v = need(i, a.c_str());
       if (!parse_number(v, n)) {
