@@ -499,8 +499,10 @@ uint64_t Kernel::shrink_node(uint64_t target, ScanControl& sc) {
 }
 
 void Kernel::kswapd() {
-  // balance_pgdat: reclaim until the free pages are above the high watermark.
-  if (in_reclaim_) return;
+  // balance_pgdat: reclaim until the free pages are above the high watermark. After
+  // MAX_RECLAIM_RETRIES runs that reclaimed nothing, wakeup_kswapd stops waking it
+  // (kswapd_failures) until some reclaim makes progress again.
+  if (in_reclaim_ || kswapd_failures_ >= MAX_RECLAIM_RETRIES) return;
   in_reclaim_ = true;
   ++vm_.pageoutrun;
   Watermarks wm = watermarks();
@@ -508,7 +510,10 @@ void Kernel::kswapd() {
   sc.kswapd = true;
   uint64_t want = wm.high + 1 > mem_.free_count() ? wm.high + 1 - mem_.free_count() : 0;
   shrink_node(std::max(want, SWAP_CLUSTER_MAX), sc);
-  emit({.kind = EventKind::Reclaim, .addr = sc.scanned, .value = sc.reclaimed, .level = 0});
+  kswapd_failures_ = sc.reclaimed ? 0 : kswapd_failures_ + 1;
+  // A run that found nothing to scan says so only when kswapd gives up.
+  if (sc.scanned || kswapd_failures_ == MAX_RECLAIM_RETRIES)
+    emit({.kind = EventKind::Reclaim, .addr = sc.scanned, .value = sc.reclaimed, .level = 0});
   in_reclaim_ = false;
 }
 
@@ -580,7 +585,8 @@ std::optional<Pfn> Kernel::alloc_frame(FrameOwner owner, uint64_t owner_id, uint
       in_reclaim_ = true;
       ScanControl sc;
       shrink_node(SWAP_CLUSTER_MAX, sc);
-      emit({.kind = EventKind::Reclaim, .addr = sc.scanned, .value = sc.reclaimed, .level = 1});
+      if (sc.scanned) emit({.kind = EventKind::Reclaim, .addr = sc.scanned, .value = sc.reclaimed, .level = 1});
+      if (sc.reclaimed) kswapd_failures_ = 0;
       in_reclaim_ = false;
       if (mem_.free_count() > wm.min) return take();
       if (sc.reclaimed == 0) break;

@@ -424,7 +424,8 @@ std::optional<std::string> format_event(const Event& e, const Kernel& k) {
       std::string n = std::to_string(e.addr) + (e.addr == 1 ? " page" : " pages");
       std::string got = std::to_string(e.value) + " reclaimed";
       if (e.level == 2) return "--- MADV_PAGEOUT: " + n + " isolated, " + got + " ---";
-      if (e.addr == 0 && e.level == 0) return "--- kswapd woke below the low watermark: nothing it can reclaim ---";
+      if (e.addr == 0 && e.level == 0)
+        return "--- kswapd gives up: 16 runs in a row found nothing to reclaim (kswapd_failures) ---";
       return std::string(e.level ? "--- direct reclaim: " : "--- kswapd: ") + n + " scanned, " + got + " ---";
     }
     case EventKind::OomKill: {

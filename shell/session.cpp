@@ -1347,6 +1347,14 @@ void Session::append_events(Output& out, Pid pid, bool tag) {
   for (const auto& [key, n] : writebacks)
     out.lines.push_back({LineKind::Event, "--- writeback: " + pages(n) + " of " + file_name(key) +
                                               " written to disk ---"});
+  // A line that faults in hundreds of pages shows the first few faults and then a
+  // count by kind (verbosity all lists every one).
+  constexpr size_t kFaultsShown = 8, kFaultsCollapse = 24;
+  size_t faults = 0;
+  for (const Event& e : evs) faults += e.kind == EventKind::Fault && e.fault != FaultKind::None;
+  const bool collapse = verb == Verbosity::Faults && faults > kFaultsCollapse;
+  std::map<std::string, uint64_t> hidden;
+  size_t seen = 0;
   for (const Event& e : evs) {
     std::optional<std::string> s = format_event(e, kernel_);
     if (!s && verb == Verbosity::All) s = format_event_detail(e, kernel_);
@@ -1354,10 +1362,20 @@ void Session::append_events(Output& out, Pid pid, bool tag) {
     bool is_fault = e.kind == EventKind::Fault;
     bool is_signal = e.kind == EventKind::Signal || e.kind == EventKind::ProcessExit;
     if (verb == Verbosity::Quiet && !is_signal) continue;
+    if (is_fault && collapse && ++seen > kFaultsShown) {
+      ++hidden[std::string(fault_kind_name(e.fault)) + (e.level ? " (major)" : "")];
+      continue;
+    }
     LineKind kind = is_signal ? LineKind::Signal : LineKind::Event;
-    (void)is_fault;
-    std::string prefix = (tag || (e.pid != pid && e.pid != 0)) ? "[pid " + std::to_string(e.pid) + "] " : "";
+    // Events of no process (kswapd, the page cache) carry no pid prefix.
+    std::string prefix = e.pid != 0 && (tag || e.pid != pid) ? "[pid " + std::to_string(e.pid) + "] " : "";
     out.lines.push_back({kind, prefix + *s});
+  }
+  if (!hidden.empty()) {
+    std::string by_kind;
+    for (const auto& [name, n] : hidden) by_kind += (by_kind.empty() ? "" : ", ") + std::to_string(n) + " " + name;
+    out.lines.push_back({LineKind::Event, "--- and " + std::to_string(faults - kFaultsShown) + " more page faults (" +
+                                              by_kind + "); config verbosity all lists each ---"});
   }
   last_events_.insert(last_events_.end(), evs.begin(), evs.end());
 }
