@@ -41,6 +41,7 @@ uint64_t Kernel::create_file(const std::string& path, uint64_t ino, const std::v
   n.ino = ino;
   n.path = path;
   n.mode = mode;
+  n.uid = path.rfind("/home/user/", 0) == 0 ? kUserUid : 0;  // the system's files are root's
   n.size = contents.size();
   for (uint64_t off = 0; off < contents.size(); off += kPageSize) {
     uint64_t len = std::min<uint64_t>(kPageSize, contents.size() - off);
@@ -78,6 +79,7 @@ std::optional<uint64_t> Kernel::shmem_zero_setup(uint64_t len, bool accounted) {
   n.path = "/dev/zero";
   n.unlinked = true;
   n.size = len;
+  n.uid = kUserUid;
   n.accounted = accounted;
   n.dev_major = 0;
   n.dev_minor = 1;
@@ -302,6 +304,7 @@ SysResult Kernel::sys_openat(Pid pid, int64_t dirfd, const std::string& path, ui
     key = 100000 + inodes_.size();
     while (inodes_.count(key)) ++key;
     create_file(full, key, {}, static_cast<uint32_t>(mode & 07777));
+    inodes_.at(key).uid = kUserUid;
   }
   inodes_.at(key).open_count++;
   if (fd >= p->fds.size()) p->fds.resize(fd + 1);
@@ -338,7 +341,7 @@ bool Kernel::uaccess(Process& p, uint64_t addr, Access kind, uint8_t& byte) {
           Pfn pfn = pte_pfn(e);
           if (kind == Access::Write) {
             mem_.write_byte(pfn, addr & ~PAGE_MASK, byte);
-            mem_.frame(pfn).flags |= PG_dirty;
+            if (!(mem_.frame(pfn).flags & PG_anon)) mem_.frame(pfn).flags |= PG_dirty;  // as access() does
           } else {
             byte = mem_.read_byte(pfn, addr & ~PAGE_MASK);
           }

@@ -34,6 +34,7 @@ struct Inode {
   std::string path;        // for maps; shmem: "/dev/zero" or "/memfd:NAME"
   bool unlinked = false;   // maps then shows " (deleted)"
   uint32_t mode = 0644;
+  uint32_t uid = 0;        // the owner: root, or the simulated user (kUserUid)
   uint64_t size = 0;       // i_size in bytes
   uint32_t open_count = 0; // open file descriptions
   uint32_t map_count = 0;  // VMAs mapping it
@@ -70,5 +71,6 @@ struct StatResult {
 constexpr uint32_t S_IFREG_ = 0100000, S_IFCHR_ = 020000;
 constexpr size_t kMaxFds = 1024;  // RLIMIT_NOFILE
 constexpr uint64_t kTtyInode = 3;  // /dev/pts/0
+constexpr uint32_t kUserUid = 1000;  // the simulated processes run as this user
 
 }  // namespace vmplay::engine

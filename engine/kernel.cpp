@@ -686,12 +686,14 @@ AccessResult Kernel::access(Pid pid, uint64_t addr, Access kind, uint8_t value, 
           uint64_t ne = e | _PAGE_ACCESSED | (kind == Access::Write ? uint64_t{_PAGE_DIRTY} : uint64_t{0});
           if (ne != e) pt.set(*slot, ne);
           Pfn pfn = pte_pfn(e);
+          // The MMU sets the PTE's dirty bit; an anonymous page's PG_dirty waits for
+          // reclaim or unmap to move it there. Page-cache pages are marked at once.
+          Frame& fr = mem_.frame(pfn);
+          if (kind == Access::Write && !(fr.flags & PG_anon)) fr.flags |= PG_dirty;
           if (kind == Access::Write && store) {
             mem_.write_byte(pfn, addr & ~PAGE_MASK, value);
-            mem_.frame(pfn).flags |= PG_dirty;
             r.value = value;
           } else if (kind == Access::Write) {
-            mem_.frame(pfn).flags |= PG_dirty;
             r.value = mem_.read_byte(pfn, addr & ~PAGE_MASK);
           } else {
             r.value = mem_.read_byte(pfn, addr & ~PAGE_MASK);
@@ -810,8 +812,10 @@ void Kernel::handle_mm_fault(Process& p, uint64_t addr, Access kind, AccessResul
       Frame& f = mem_.frame(old);
       // wp_can_reuse_anon_folio: a swap-cache page nobody else refers to leaves the
       // swap cache first.
-      if ((f.flags & PG_anon) && (f.flags & PG_swapcache) && f.mapcount == 1 && swap_.slot(f.swap).count == 0)
+      if ((f.flags & PG_anon) && (f.flags & PG_swapcache) && f.mapcount == 1 && swap_.slot(f.swap).count == 0) {
         delete_from_swap_cache(old);
+        f.flags |= PG_dirty;  // folio_free_swap: the copy on swap is gone
+      }
       if ((f.flags & PG_anon) && f.mapcount == 1 && f.refcount == 1) {
         // wp_page_reuse: nobody else can see the page.
         f.flags |= PG_anon_exclusive;

@@ -231,7 +231,9 @@ std::optional<std::string> Kernel::proc_smaps(Pid pid) const {
       }
       if (!pte_present(e) || (e & _PAGE_SPECIAL)) return;  // the zero page is not "normal"
       const Frame& f = mem_.frame(pte_pfn(e));
-      if ((f.flags & PG_anon) && !(f.flags & PG_swapbacked)) lazyfree += kPageSize;
+      // A lazily freed page counts until it is written again (then it is kept).
+      if ((f.flags & PG_anon) && !(f.flags & PG_swapbacked) && !(e & _PAGE_DIRTY) && !(f.flags & PG_dirty))
+        lazyfree += kPageSize;
       bool young = (e & _PAGE_ACCESSED) || (f.flags & PG_referenced);
       bool dirty = (e & _PAGE_DIRTY) || (f.flags & PG_dirty);
       if (f.flags & PG_anon) anonymous += kPageSize;

@@ -343,9 +343,18 @@ bool Kernel::reclaim_folio(Pfn pfn, ScanControl& sc, bool& activate) {
       emit({.kind = EventKind::FrameFree, .pfn = pfn});
       return true;
     } else if (g.owner == FrameOwner::File) {
-      // A dirty file page is written back to its file first.
+      // Only kswapd writes a dirty file page, and only one it has met before (marked
+      // PG_reclaim); direct reclaim and MADV_PAGEOUT mark it and keep it active.
+      // (Linux leaves most of this writing to the flusher threads, which vmplay does
+      // not have: kswapd's second look stands in for them.)
+      if (!sc.kswapd || !(g.flags & PG_reclaim)) {
+        g.flags |= PG_reclaim;
+        activate = true;
+        return false;
+      }
       Inode& ino = inodes_.at(g.owner_id);
       writeback_range(ino, g.index, g.index + 1);
+      g.flags &= ~uint32_t{PG_reclaim};
       vm_.pgpgout += 4;
       ++vm_.nr_vmscan_write;
     }
@@ -355,7 +364,6 @@ bool Kernel::reclaim_folio(Pfn pfn, ScanControl& sc, bool& activate) {
     activate = true;  // someone still holds it
     return false;
   }
-  (void)sc;
   // __remove_mapping: out of the swap cache or the page cache, then freed.
   if (h.flags & PG_swapcache) {
     delete_from_swap_cache(pfn);
@@ -698,6 +706,7 @@ bool Kernel::do_swap_page(Process& p, Vma& vma, uint64_t addr, PteSlot slot, uin
   bool only_user = swap_.slot(s).count == 0 && f.mapcount == 1;
   if ((swap_full || (vma.flags & VM_LOCKED) || (write && only_user)) && swap_.slot(s).count == 0 && f.mapcount == 1) {
     delete_from_swap_cache(pfn);
+    f.flags |= PG_dirty;  // folio_free_swap: the copy on swap is gone
     exclusive = true;
   }
   uint64_t ne = mk_pte(pfn, vm_get_page_prot(vma.flags));
@@ -710,7 +719,6 @@ bool Kernel::do_swap_page(Process& p, Vma& vma, uint64_t addr, PteSlot slot, uin
   } else {
     f.flags &= ~uint32_t{PG_anon_exclusive};
   }
-  if (write && (ne & _PAGE_DIRTY)) f.flags |= PG_dirty;
   set_pte(p, slot, page, ne);
   p.mm.hiwater_rss = std::max(p.mm.hiwater_rss, p.mm.rss());
   this->fault_event(p, addr, kind, r, FaultKind::SwapIn, pfn, s, major ? 1 : 0);
@@ -748,9 +756,8 @@ void Kernel::madvise_cold_pageout(Process& p, const Vma& v, uint64_t start, uint
   // MADV_COLD moves active ones to the inactive list, MADV_PAGEOUT reclaims them now.
   std::vector<Pfn> list;
   const Inode* ino = v.inode ? inode(v.inode) : nullptr;
-  // can_do_file_pageout: the owner of the file (the user owns /home/user) or a writer.
-  bool file_ok = ino && (ino->path.rfind("/home/user/", 0) == 0 || ino->kind == InodeKind::Shmem ||
-                         (v.flags & VM_MAYWRITE && v.flags & VM_SHARED));
+  // can_do_file_pageout: the file's owner, or someone allowed to write it.
+  bool file_ok = ino && (ino->uid == kUserUid || (ino->mode & 0002));
   PageTables pt = tables(p);
   pt.for_each_pte(start, end, [&](uint64_t addr, PteSlot slot, uint64_t e) {
     if (!pte_present(e) || (e & _PAGE_SPECIAL)) return;
@@ -758,7 +765,9 @@ void Kernel::madvise_cold_pageout(Process& p, const Vma& v, uint64_t start, uint
     Frame& f = mem_.frame(pfn);
     if (f.owner == FrameOwner::Vdso || f.mapcount != 1) return;  // folio_maybe_mapped_shared
     if (pageout && !(f.flags & PG_anon) && !file_ok) return;
-    if (e & _PAGE_ACCESSED) {
+    // MADV_COLD makes the page old; MADV_PAGEOUT leaves the young bit (a page it
+    // cannot reclaim keeps its history).
+    if (!pageout && (e & _PAGE_ACCESSED)) {
       tables(p).set(slot, e & ~uint64_t{_PAGE_ACCESSED});
       (void)addr;
     }
@@ -818,14 +827,18 @@ void Kernel::madvise_free(Process& p, const Vma& v, uint64_t start, uint64_t end
     if (!pte_present(h.e) || (h.e & _PAGE_SPECIAL)) continue;
     Pfn pfn = pte_pfn(h.e);
     Frame& f = mem_.frame(pfn);
-    if (!(f.flags & PG_anon) || f.mapcount != 1) continue;
-    if (f.flags & PG_swapcache) {
-      if (swap_.slot(f.swap).count) continue;  // folio_free_swap fails
-      ++f.refcount;  // keep it while it leaves the swap cache
-      delete_from_swap_cache(pfn);
-      --f.refcount;
+    if (!(f.flags & PG_anon)) continue;
+    if ((f.flags & PG_swapcache) || (f.flags & PG_dirty)) {
+      // Only a page nobody else maps may lose its swap copy or its dirty state.
+      if (f.mapcount != 1) continue;
+      if (f.flags & PG_swapcache) {
+        if (swap_.slot(f.swap).count) continue;  // folio_free_swap fails
+        ++f.refcount;  // keep it while it leaves the swap cache
+        delete_from_swap_cache(pfn);
+        --f.refcount;
+      }
+      f.flags &= ~uint32_t{PG_dirty};
     }
-    f.flags &= ~uint32_t{PG_dirty};
     if (h.e & (_PAGE_ACCESSED | _PAGE_DIRTY)) {
       uint64_t ne = h.e & ~uint64_t{_PAGE_ACCESSED | _PAGE_DIRTY};
       set_pte(p, h.slot, h.addr, ne);

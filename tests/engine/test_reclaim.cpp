@@ -125,17 +125,32 @@ TEST_CASE("kswapd: below the low watermark it evicts clean page cache up to the 
   CHECK(w.mm().rss_anon == room + 20);
 }
 
-TEST_CASE("reclaim: a dirty file page is written back before it is dropped, and reads back") {
+TEST_CASE("reclaim: dirty file pages: MADV_PAGEOUT keeps them; kswapd writes them back before dropping") {
   World w(machine(256, 0, 1));
-  int64_t fd = open_file(w, "/home/user/dirty", std::string(8 * P, 'd'));
-  uint64_t f = w.mmap({0, 8 * P, RW, MAP_SHARED, fd, 0}).value;
+  int64_t fd = open_file(w, "/home/user/dirty", std::string(64 * P, 'd'));
+  uint64_t f = w.mmap({0, P, RW, MAP_SHARED, fd, 0}).value;
   REQUIRE(w.write(f + 5, 'Z').ok);
   const Inode* ino = w.k.inode(*w.k.lookup("/home/user/dirty"));
   CHECK(!ino->disk.count(0));  // written with write(): only in the page cache so far
+  // Only kswapd writes file pages: MADV_PAGEOUT marks the page and keeps it, active.
   REQUIRE(w.madvise(f, P, MADV_PAGEOUT).is_ok());
-  CHECK(!ino->cache.count(0));
-  CHECK(ino->disk.at(0)[5] == 'Z');
-  CHECK(vmstat(w, "nr_vmscan_write") == 1);
+  REQUIRE(ino->cache.count(0));
+  Pfn page = ino->cache.at(0);
+  CHECK((w.k.phys().frame(page).flags & (PG_dirty | PG_reclaim)) == (PG_dirty | PG_reclaim));
+  CHECK(w.k.phys().frame(page).lru == LruList::ActiveFile);
+  CHECK(vmstat(w, "nr_vmscan_write") == 0);
+  // Pressure: kswapd meets the dirty pages twice, writes them, then drops them.
+  uint64_t q = w.anon(200 * P);
+  for (uint64_t i = 0; i < 200 && vmstat(w, "nr_vmscan_write") == 0; ++i) REQUIRE(w.write(q + i * P, 1).ok);
+  CHECK(vmstat(w, "nr_vmscan_write") > 0);
+  uint64_t gone = 0;
+  for (uint64_t i = 1; i < 64; ++i) {
+    if (ino->cache.count(i)) continue;
+    ++gone;
+    REQUIRE(ino->disk.count(i));  // written back before it was dropped
+    CHECK(ino->disk.at(i)[0] == 'd');
+  }
+  CHECK(gone > 0);
   CHECK(w.read(f + 5).value == 'Z');
 }
 
@@ -341,9 +356,11 @@ TEST_CASE("MADV_FREE: LazyFree pages move to the file list; clean ones are dropp
   CHECK(!(frame_at(w, p).flags & PG_swapbacked));
   CHECK(!(pte_at(w, p) & _PAGE_DIRTY));
   CHECK(vmstat(w, "pglazyfree") == 8);
-  // Written again: the data stays; it is still counted lazy until reclaim looks.
+  // Written again: the data stays; smaps stops counting it (its PTE is dirty), but
+  // only reclaim will put it back on the anonymous list.
   REQUIRE(w.write(p + P, 0x99).ok);
-  CHECK(field_kb(smaps_of(w, p), "LazyFree") == 32);
+  CHECK(field_kb(smaps_of(w, p), "LazyFree") == 28);
+  CHECK(frame_at(w, p + P).lru == LruList::InactiveFile);
   // Pressure without swap (below the low watermark, short of the min one): kswapd
   // drops the clean ones; the written one goes back to the anonymous list.
   uint64_t n = w.k.phys().free_count() - w.k.watermarks().low + 4;
@@ -359,7 +376,7 @@ TEST_CASE("MADV_FREE: LazyFree pages move to the file list; clean ones are dropp
   CHECK(field_kb(smaps_of(w, p), "LazyFree") == 0);
 }
 
-TEST_CASE("MADV_FREE: EINVAL on a file mapping and on locked memory; shared pages are left alone") {
+TEST_CASE("MADV_FREE: EINVAL on a file mapping and on locked memory; clean shared pages are freed lazily too") {
   World w;
   int64_t fd = open_file(w, "/home/user/f", std::string(P, 'f'));
   uint64_t f = w.mmap({0, P, PROT_READ, MAP_PRIVATE, fd, 0}).value;
@@ -369,8 +386,12 @@ TEST_CASE("MADV_FREE: EINVAL on a file mapping and on locked memory; shared page
   uint64_t s = w.anon(P);
   REQUIRE(w.write(s, 1).ok);
   REQUIRE(w.checked(w.k.sys_fork(w.pid)).is_ok());
+  // The page is shared with the child but not PG_dirty (only its PTEs are), so
+  // madvise_free_pte_range marks it lazy and cleans this side's PTE (measured).
   REQUIRE(w.madvise(s, P, MADV_FREE).is_ok());
-  CHECK(field_kb(smaps_of(w, s), "LazyFree") == 0);
+  CHECK(field_kb(smaps_of(w, s), "LazyFree") == 4);
+  CHECK(!(pte_at(w, s) & _PAGE_DIRTY));
+  CHECK(field_kb(smaps_of(w, s, 2), "LazyFree") == 0);  // the child's PTE is still dirty
 }
 
 TEST_CASE("MADV_PAGEOUT without swap: anonymous pages stay and are activated; clean file pages go") {
@@ -380,14 +401,23 @@ TEST_CASE("MADV_PAGEOUT without swap: anonymous pages stay and are activated; cl
   REQUIRE(w.madvise(p, 4 * P, MADV_PAGEOUT).is_ok());
   CHECK(w.mm().rss_anon == 4);
   CHECK(frame_at(w, p).lru == LruList::ActiveAnon);
-  int64_t fd = open_file(w, "/home/user/po", std::string(4 * P, 'p'));
-  uint64_t f = w.mmap({0, 4 * P, PROT_READ, MAP_PRIVATE, fd, 0}).value;
+  // A clean file of the user's (on disk, not written since): its pages can go.
+  w.k.create_file("/home/user/po", 777777, std::vector<uint8_t>(4 * P, 'p'));
+  auto fd = w.k.sys_openat(w.pid, AT_FDCWD_, "/home/user/po", O_RDONLY_, 0);
+  uint64_t f = w.mmap({0, 4 * P, PROT_READ, MAP_PRIVATE, static_cast<int64_t>(fd.value), 0}).value;
   REQUIRE(w.read(f).ok);
   CHECK(w.mm().rss_file == 4);
   REQUIRE(w.madvise(f, 4 * P, MADV_PAGEOUT).is_ok());
   CHECK(w.mm().rss_file == 0);
   CHECK(w.k.inode(*w.k.lookup("/home/user/po"))->cache.empty());
   CHECK(w.read(f + 2 * P).value == 'p');  // read again from disk
+  // A file of root's that the user cannot write is not paged out (can_do_file_pageout).
+  auto libc = w.k.sys_openat(w.pid, AT_FDCWD_, "/usr/lib/x86_64-linux-gnu/libc.so.6", O_RDONLY_, 0);
+  uint64_t l = w.mmap({0, 4 * P, PROT_READ, MAP_PRIVATE, static_cast<int64_t>(libc.value), 0}).value;
+  REQUIRE(w.read(l).ok);
+  uint64_t mapped = w.mm().rss_file;
+  REQUIRE(w.madvise(l, 4 * P, MADV_PAGEOUT).is_ok());
+  CHECK(w.mm().rss_file == mapped);
 }
 
 TEST_CASE("MADV_COLD: active pages go back to the inactive list, young bits cleared") {

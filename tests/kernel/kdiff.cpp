@@ -14,8 +14,14 @@
 // ranges the case mapped; device and inode numbers (different filesystems) print as DEV
 // INO; the kernel's errno text is dropped (the names are compared); the status lines
 // compare their change since the prologue. Everything else is compared as printed.
+//
+// The workers run on one CPU (the kernel's per-CPU LRU batches then drain predictably).
+// A case may start with directives, e.g. "# kdiff: overcommit=2" (kdiff.h): the kernel's
+// side sets vm.overcommit_memory around the case's lines and always puts it back; the
+// case is skipped (77) when the setting cannot be written.
 #include <fcntl.h>
 #include <malloc.h>
+#include <sched.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <sys/mman.h>
@@ -31,6 +37,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <iterator>
 #include <map>
 #include <optional>
 #include <regex>
@@ -52,6 +59,160 @@ using kdiff::mapped_range;
 using kdiff::Range;
 using kdiff::Run;
 constexpr int kMaxWorkers = 8;
+
+// ---- machine settings a case asks for (kdiff.h, Directives) ----
+//
+// vm.overcommit_memory is the machine's: it is changed for as short a time as possible
+// (just around the case's lines, the workers already running) and put back on every way
+// out: the normal one, std::exit (atexit), a fatal signal to this process (a handler),
+// and SIGKILL (ctest's timeout), which no handler sees: a guardian process, detached
+// from this one, waits on a pipe only we hold and restores the old value when the pipe
+// closes without our "done". Everything the handlers touch is async-signal-safe.
+constexpr const char* kOvercommitPath = "/proc/sys/vm/overcommit_memory";
+
+struct HostSetting {
+  char old_value[16] = {};  // as read, with its newline
+  char new_value[16] = {};
+  volatile sig_atomic_t applied = 0;
+  int guardian_fd = -1;  // write end; "d" = restored, close without it = restore
+};
+HostSetting g_setting;
+
+bool write_text(const char* path, const char* text, int* err) {
+  int fd = open(path, O_WRONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (err) *err = errno;
+    return false;
+  }
+  size_t n = strlen(text);
+  bool ok = write(fd, text, n) == ssize_t(n);
+  if (!ok && err) *err = errno;
+  close(fd);
+  return ok;
+}
+
+bool read_text(const char* path, char* buf, size_t size) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  ssize_t n = read(fd, buf, size - 1);
+  close(fd);
+  if (n <= 0) return false;
+  buf[n] = 0;
+  return true;
+}
+
+// Puts the old value back; idempotent, async-signal-safe.
+void restore_host_setting() {
+  if (!g_setting.applied) return;
+  g_setting.applied = 0;
+  (void)write_text(kOvercommitPath, g_setting.old_value, nullptr);
+  if (g_setting.guardian_fd >= 0) {
+    (void)!write(g_setting.guardian_fd, "d", 1);
+    close(g_setting.guardian_fd);
+    g_setting.guardian_fd = -1;
+  }
+}
+
+constexpr int kFatalSignals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGPIPE, SIGSEGV, SIGBUS, SIGABRT, SIGFPE, SIGILL};
+struct sigaction g_old_actions[std::size(kFatalSignals)];
+bool g_handlers_installed = false;
+
+void on_fatal_signal(int sig) {
+  restore_host_setting();
+  signal(sig, SIG_DFL);
+  raise(sig);
+}
+
+// The guardian: a grandchild in its own session (not in our process group, not our
+// child, so neither a terminal's ^C nor ctest killing our process tree reaches it).
+// It returns at once when we say "d"; when the pipe closes without it, it restores
+// the old value if the setting still holds ours.
+bool start_guardian() {
+  int p[2];
+  if (pipe2(p, O_CLOEXEC)) return false;
+  pid_t mid = fork();
+  if (mid < 0) return false;
+  if (mid == 0) {
+    if (fork() != 0) _exit(0);
+    setsid();
+    signal(SIGINT, SIG_IGN);
+    signal(SIGHUP, SIG_IGN);
+    signal(SIGTERM, SIG_IGN);
+    int null = open("/dev/null", O_RDWR);
+    for (int fd = 0; fd < 3; ++fd) dup2(null, fd);
+    int keep = p[0];
+    for (int fd = 3; fd < 1024; ++fd)
+      if (fd != keep) close(fd);
+    char c = 0;
+    ssize_t r;
+    do r = read(keep, &c, 1);
+    while (r < 0 && errno == EINTR);
+    if (r == 1 && c == 'd') _exit(0);
+    char now[16];
+    if (read_text(kOvercommitPath, now, sizeof now) && strcmp(now, g_setting.new_value) == 0)
+      (void)write_text(kOvercommitPath, g_setting.old_value, nullptr);
+    _exit(0);
+  }
+  close(p[0]);
+  waitpid(mid, nullptr, 0);
+  g_setting.guardian_fd = p[1];
+  return true;
+}
+
+// Can this process change the setting at all? (Writing back the value it has.)
+bool host_setting_writable(int mode, std::string& why) {
+  char now[16];
+  if (!read_text(kOvercommitPath, now, sizeof now)) {
+    why = std::string("cannot read ") + kOvercommitPath + ": " + strerror(errno);
+    return false;
+  }
+  int err = 0;
+  if (!write_text(kOvercommitPath, now, &err)) {
+    why = std::string("cannot write ") + kOvercommitPath + " (" + strerror(err) +
+          "), and the case runs with vm.overcommit_memory = " + std::to_string(mode) +
+          " (# kdiff: overcommit=" + std::to_string(mode) + "); it needs root, and a /proc/sys that is not read-only";
+    return false;
+  }
+  return true;
+}
+
+// Sets vm.overcommit_memory for the case; false (and why) when it cannot.
+bool apply_host_setting(int mode, std::string& why) {
+  if (!read_text(kOvercommitPath, g_setting.old_value, sizeof g_setting.old_value)) {
+    why = std::string("cannot read ") + kOvercommitPath + ": " + strerror(errno);
+    return false;
+  }
+  std::snprintf(g_setting.new_value, sizeof g_setting.new_value, "%d\n", mode);
+  static bool registered = false;
+  if (!registered) {
+    std::atexit(restore_host_setting);
+    registered = true;
+  }
+  if (!start_guardian()) {
+    why = std::string("cannot start the process that restores ") + kOvercommitPath + ": " + strerror(errno);
+    return false;
+  }
+  struct sigaction sa {};
+  sa.sa_handler = on_fatal_signal;
+  sigemptyset(&sa.sa_mask);
+  for (size_t i = 0; i < std::size(kFatalSignals); ++i) sigaction(kFatalSignals[i], &sa, &g_old_actions[i]);
+  g_handlers_installed = true;
+  g_setting.applied = 1;
+  int err = 0;
+  if (!write_text(kOvercommitPath, g_setting.new_value, &err)) {
+    restore_host_setting();
+    why = std::string("cannot write ") + kOvercommitPath + ": " + strerror(err);
+    return false;
+  }
+  return true;
+}
+
+void end_host_setting() {
+  restore_host_setting();
+  if (!g_handlers_installed) return;
+  for (size_t i = 0; i < std::size(kFatalSignals); ++i) sigaction(kFatalSignals[i], &g_old_actions[i], nullptr);
+  g_handlers_installed = false;
+}
 
 // ---- the real kernel: worker processes ----
 
@@ -104,7 +265,10 @@ void write_all(int fd, const void* buf, size_t n) {
   auto* p = static_cast<const char*>(buf);
   while (n) {
     ssize_t r = write(fd, p, n);
-    if (r <= 0) _exit(99);
+    if (r <= 0) {
+      restore_host_setting();  // the parent's way out (a worker's is a no-op)
+      _exit(99);
+    }
     p += r;
     n -= static_cast<size_t>(r);
   }
@@ -466,7 +630,7 @@ void run_real_line(Worker& w, const std::string& text) {
   _exit(0);
 }
 
-Run run_real(const std::vector<std::string>& script) {
+Run run_real(const std::vector<std::string>& script, const kdiff::Directives& directives) {
   Run run;
   char tmpl[] = "/tmp/vmplay-kdiff-XXXXXX";
   std::string scratch = mkdtemp(tmpl);
@@ -491,6 +655,22 @@ Run run_real(const std::vector<std::string>& script) {
     for (int i = 1; i <= kMaxWorkers; ++i) {
       close(g_cmd[i][1]);
       close(g_res[i][0]);
+    }
+    // Every worker on one CPU: the kernel moves pages on and off its LRU lists through
+    // per-CPU batches (lru_add, lru_lazyfree, lru_deactivate...) that only a drain on
+    // that CPU empties. On one CPU a page faulted in is on the LRU by the next madvise
+    // (which drains first), and what one madvise batched, the next one drains; across
+    // CPUs MADV_FREE could find its pages still in another CPU's batch and skip them.
+    cpu_set_t allowed;
+    if (sched_getaffinity(0, sizeof allowed, &allowed) == 0) {
+      int cpu = sched_getcpu();
+      if (cpu < 0 || !CPU_ISSET(cpu, &allowed))
+        for (cpu = 0; cpu < CPU_SETSIZE && !CPU_ISSET(cpu, &allowed); ++cpu) {
+        }
+      cpu_set_t one;
+      CPU_ZERO(&one);
+      CPU_SET(cpu, &one);
+      if (cpu < CPU_SETSIZE) sched_setaffinity(0, sizeof one, &one);
     }
     stack_t ss{};
     ss.ss_sp = std::malloc(1 << 16);
@@ -587,7 +767,16 @@ Run run_real(const std::vector<std::string>& script) {
     long long v = 0;
     if (std::sscanf(l.c_str(), "\x01status %63[^:]: %lld", key, &v) == 2) run.status0[key] = v;
   }
-  for (const auto& line : script) {
+  // The machine settings the case asked for, for its lines only.
+  bool run_case = true;
+  if (directives.overcommit) {
+    std::string why;
+    if (!apply_host_setting(*directives.overcommit, why)) {
+      run.skipped = why;
+      run_case = false;
+    }
+  }
+  for (const auto& line : run_case ? script : std::vector<std::string>{}) {
     shell::ParseResult pr = shell::parse_line(line);
     int who = pr.stmt && pr.stmt->pid ? *pr.stmt->pid : 1;
     if (who < 1 || who > kMaxWorkers) who = 1;
@@ -597,6 +786,7 @@ Run run_real(const std::vector<std::string>& script) {
     }
     take(exec(line, who), true);
   }
+  end_host_setting();
   for (int i = 1; i <= kMaxWorkers; ++i) close(g_cmd[i][1]);
   while (wait(nullptr) > 0) {
   }
@@ -780,6 +970,19 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "kdiff: %s: empty or unreadable\n", argv[ai]);
     return 2;
   }
+  std::string directive_error;
+  std::optional<kdiff::Directives> directives = kdiff::parse_directives(script, directive_error);
+  if (!directives) {
+    std::fprintf(stderr, "kdiff: %s: %s\n", argv[ai], directive_error.c_str());
+    return 2;
+  }
+  if (directives->overcommit && mode != "sim") {
+    std::string why;
+    if (!host_setting_writable(*directives->overcommit, why)) {
+      std::printf("kdiff: %s: skipped: %s\n", argv[ai], why.c_str());
+      return 77;
+    }
+  }
   std::vector<std::string> real, sim;
   // KDIFF_RAW=1 prints the transcripts before normalisation, with the bases.
   bool raw = std::getenv("KDIFF_RAW") != nullptr;
@@ -789,8 +992,15 @@ int main(int argc, char** argv) {
     v.insert(v.end(), r.lines.begin(), r.lines.end());
     return v;
   };
-  if (mode != "sim") real = show(run_real(script));
-  if (mode != "real") sim = show(kdiff::run_sim(script));
+  if (mode != "sim") {
+    Run r = run_real(script, *directives);
+    if (!r.skipped.empty()) {
+      std::printf("kdiff: %s: skipped: %s\n", argv[ai], r.skipped.c_str());
+      return 77;
+    }
+    real = show(r);
+  }
+  if (mode != "real") sim = show(kdiff::run_sim(script, *directives));
   if (mode == "real" || mode == "sim") {
     for (const auto& l : mode == "real" ? real : sim) std::printf("%s\n", l.c_str());
     return 0;

@@ -31,6 +31,7 @@ struct Run {
   uint64_t fence = 0, heap0 = 0;
   std::vector<Range> ranges;       // what the case mapped
   std::map<std::string, int64_t> status0;  // pid 1's status values after the prologue
+  std::string skipped;             // set when the run could not be made (exit 77)
 };
 
 // ---- expressions, shared by both sides ----
@@ -123,7 +124,54 @@ void prologue(Exec&& exec, Var&& var) {
   exec("heap0 = brk(NULL)");
 }
 
+// What a case asks of the machine, from comment lines at its top, before its first
+// statement:
+//
+//   # kdiff: overcommit=2        vm.overcommit_memory for this case (0, 1 or 2)
+//
+// The kernel's side sets it just before the case's first line and restores it right
+// after the last; vmplay's side runs `config overcommit N` after the prologue. Such
+// cases change a machine-wide setting and run alone (RUN_SERIAL, CMakeLists.txt).
+struct Directives {
+  std::optional<int> overcommit;
+};
+
+// Reads the directives; on a malformed one returns nullopt and says why in `error`.
+inline std::optional<Directives> parse_directives(const std::vector<std::string>& script, std::string& error) {
+  Directives d;
+  const std::string tag = "# kdiff:";
+  bool top = true;
+  for (size_t i = 0; i < script.size(); ++i) {
+    const std::string& l = script[i];
+    size_t b = l.find_first_not_of(" \t");
+    bool comment = b == std::string::npos || l[b] == '#';
+    if (!comment) top = false;
+    if (b == std::string::npos || l.compare(b, tag.size(), tag) != 0) continue;
+    std::string where = "line " + std::to_string(i + 1) + ": ";
+    if (!top) {
+      error = where + "a '# kdiff:' directive must come before the case's first statement";
+      return std::nullopt;
+    }
+    std::string rest = l.substr(b + tag.size());
+    size_t at = 0;
+    while ((at = rest.find_first_not_of(" \t", at)) != std::string::npos) {
+      size_t end = rest.find_first_of(" \t", at);
+      std::string word = rest.substr(at, end == std::string::npos ? std::string::npos : end - at);
+      at = end == std::string::npos ? rest.size() : end;
+      size_t eq = word.find('=');
+      std::string key = word.substr(0, eq), value = eq == std::string::npos ? "" : word.substr(eq + 1);
+      if (key == "overcommit" && (value == "0" || value == "1" || value == "2")) {
+        d.overcommit = value[0] - '0';
+      } else {
+        error = where + "unknown directive '" + word + "' (known: overcommit=0|1|2)";
+        return std::nullopt;
+      }
+    }
+  }
+  return d;
+}
+
 // vmplay's side: the case run by a shell Session after the same prologue.
-Run run_sim(const std::vector<std::string>& script);
+Run run_sim(const std::vector<std::string>& script, const Directives& directives);
 
 }  // namespace vmplay::kdiff

@@ -20,7 +20,7 @@ std::string pagemap_entry(uint64_t addr, uint64_t entry, bool mapped) {
   return shell::format_pagemap_entry(addr, entry, mapped);
 }
 
-Run run_sim(const std::vector<std::string>& script) {
+Run run_sim(const std::vector<std::string>& script, const Directives& directives) {
   Run run;
   shell::SessionConfig cfg;
   cfg.verbosity = shell::Verbosity::Quiet;
@@ -41,6 +41,14 @@ Run run_sim(const std::vector<std::string>& script) {
     char key[64];
     long long v = 0;
     if (std::sscanf(l.text.c_str(), "%63[^:]: %lld", key, &v) == 2) run.status0[key] = v;
+  }
+  // The machine settings the case asked for (the kernel's side sets them at this point).
+  if (directives.overcommit) {
+    shell::Output o = s.exec("config overcommit " + std::to_string(*directives.overcommit));
+    if (!o.ok) {
+      for (const auto& l : o.lines) run.lines.push_back("error: " + l.text);
+      return run;
+    }
   }
   for (const auto& line : script) {
     shell::ParseResult pr = shell::parse_line(line);
