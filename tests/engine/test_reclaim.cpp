@@ -486,3 +486,72 @@ TEST_CASE("reclaim under pressure with swap: kswapd swaps anonymous memory out, 
   for (uint64_t i = 0; i < n; i += 37) CHECK(w.read(p + i * P).value == static_cast<uint8_t>(i));
   CHECK(vmstat(w, "pswpin") > 0);
 }
+
+TEST_CASE("VM_EXEC protection: executable file pages are activated on first use, data pages get a second look") {
+  World w(machine(1024, 0, 1));
+  w.k.create_file("/home/user/prog", 777001, std::vector<uint8_t>(16 * P, 0x90));
+  w.k.create_file("/home/user/data", 777002, std::vector<uint8_t>(160 * P, 0x11));
+  auto xfd = w.k.sys_openat(w.pid, AT_FDCWD_, "/home/user/prog", O_RDONLY_, 0);
+  auto dfd = w.k.sys_openat(w.pid, AT_FDCWD_, "/home/user/data", O_RDONLY_, 0);
+  uint64_t x = w.mmap({0, 16 * P, PROT_READ | PROT_EXEC, MAP_PRIVATE, static_cast<int64_t>(xfd.value), 0}).value;
+  uint64_t d = w.mmap({0, 160 * P, PROT_READ, MAP_PRIVATE, static_cast<int64_t>(dfd.value), 0}).value;
+  for (uint64_t i = 0; i < 16; ++i) REQUIRE(w.k.access(w.pid, x + i * P, Access::Read).ok);
+  for (uint64_t i = 0; i < 160; ++i) REQUIRE(w.k.access(w.pid, d + i * P, Access::Read).ok);
+  require_coherent(w.k);
+  const Inode* data = w.k.inode(777002);
+  const Inode* prog = w.k.inode(777001);
+  // Memory fills until reclaim has taken some data pages. Every mapped page was used
+  // once: a data page gets another trip round the inactive list (FOLIOREF_KEEP), an
+  // executable one is activated at once.
+  uint64_t q = w.anon(1000 * P);
+  for (uint64_t i = 0; i < 1000 && vmstat(w, "pgsteal_file") < 32; ++i) REQUIRE(w.write(q + i * P, 1).ok);
+  CHECK(vmstat(w, "pgsteal_file") >= 32);
+  CHECK(data->cache.size() < 160);
+  CHECK(prog->cache.size() == 16);
+  for (const auto& [index, pfn] : prog->cache) CHECK(w.k.phys().frame(pfn).lru == LruList::ActiveFile);
+  for (const auto& [index, pfn] : data->cache) CHECK(w.k.phys().frame(pfn).lru == LruList::InactiveFile);
+}
+
+TEST_CASE("shrink_active_list: an active list larger than its inactive one is aged (pgrefill, pgdeactivate)") {
+  World w(machine(1024, 0, 1));
+  w.k.create_file("/home/user/hot", 777003, std::vector<uint8_t>(64 * P, 0x22));
+  auto fd = w.k.sys_openat(w.pid, AT_FDCWD_, "/home/user/hot", O_RDONLY_, 0);
+  uint64_t buf = w.anon(P);
+  // Reading every page twice activates it (folio_mark_accessed).
+  for (int round = 0; round < 2; ++round)
+    for (uint64_t i = 0; i < 64; ++i) REQUIRE(w.k.sys_pread64(w.pid, static_cast<int64_t>(fd.value), buf, 1, i * P).r.is_ok());
+  require_coherent(w.k);
+  CHECK(w.k.phys().lru_size(LruList::ActiveFile) == 64);
+  uint64_t q = w.anon(1000 * P);
+  for (uint64_t i = 0; i < 1000 && vmstat(w, "pgsteal_file") == 0; ++i) REQUIRE(w.write(q + i * P, 1).ok);
+  CHECK(vmstat(w, "pgrefill") > 0);
+  CHECK(vmstat(w, "pgdeactivate") > 0);
+  CHECK(vmstat(w, "pgsteal_file") > 0);
+}
+
+TEST_CASE("direct reclaim: once kswapd has given up, an allocation at the min watermark reclaims for itself") {
+  World w(machine(16384, 0, 1));  // 64 MiB: low - min = 40 pages, room for kswapd to fail 16 times
+  Watermarks wm = w.k.watermarks();
+  REQUIRE(wm.low - wm.min > 16);
+  // Anonymous memory down to a few pages above min, with no swap: kswapd runs for each
+  // allocation below low, finds nothing, and gives up after 16 runs.
+  uint64_t free = w.k.phys().free_count();
+  uint64_t n = free - wm.min - 20 - (free / 512 + 4);  // less the page tables it needs
+  uint64_t q = w.anon(n * P);
+  for (uint64_t i = 0; i < n; ++i) REQUIRE(w.k.access(w.pid, q + i * P, Access::Write, 1).ok);
+  require_coherent(w.k);
+  CHECK(vmstat(w, "pgscan_kswapd") == 0);
+  CHECK(vmstat(w, "pgscan_direct") == 0);
+  CHECK(w.k.phys().free_count() > wm.min);
+  // Reading a file fills the page cache down to min; from there each allocation
+  // reclaims for itself (kswapd is not woken any more), taking the file's older pages.
+  w.k.create_file("/home/user/cache", 777004, std::vector<uint8_t>(64 * P, 0x33));
+  REQUIRE(w.k.read_whole_file("/home/user/cache"));
+  require_coherent(w.k);
+  CHECK(w.k.inode(777004)->cache.size() < 64);
+  CHECK(vmstat(w, "allocstall_normal") > 0);
+  CHECK(vmstat(w, "pgscan_direct") > 0);
+  CHECK(vmstat(w, "pgsteal_direct") > 0);
+  // Direct reclaim's progress resets kswapd_failures: kswapd is woken again after it.
+  CHECK(vmstat(w, "pgscan_kswapd") > 0);
+}
