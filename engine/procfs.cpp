@@ -167,14 +167,15 @@ std::string Kernel::proc_meminfo() const {
 }
 
 std::string Kernel::proc_swaps() const {
-  // mm/swapfile.c swap_show: the path padded to 40 columns, sizes in kB.
+  // mm/swapfile.c swap_show: the path padded to 40 columns, the type ("file\t" for a
+  // swap file), sizes in kB (measured: "/tmp/vmpswap  ...  file\t\t252\t\t0\t\t-2").
   std::string out = "Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority\n";
   if (!swap_.total()) return out;
   const std::string path = "/swapfile";
   uint64_t size = swap_.total() * 4, used = swap_.used() * 4;
   char buf[160];
   std::snprintf(buf, sizeof buf, "%s%*s%s\t%" PRIu64 "\t%s%" PRIu64 "\t%s%d\n", path.c_str(),
-                static_cast<int>(40 - path.size()), " ", "file", size, size < 10000000 ? "\t" : "", used,
+                static_cast<int>(40 - path.size()), " ", "file\t", size, size < 10000000 ? "\t" : "", used,
                 used < 10000000 ? "\t" : "", -2);
   out += buf;
   return out;

@@ -65,6 +65,16 @@ check "--follow-recorded places the mapping where the log says" \
 ram="$(echo 'config' | "$VMPLAY" -q --ram 2048 - | head -n1)"
 check "--ram sets the machine's frames" test "$ram" = "ram 2048 frames (8192 kB)"
 
+swaps="$(echo 'cat /proc/swaps' | "$VMPLAY" -q --swap 1M - | tail -n1)"
+check "--swap adds a swap file (1 MiB: 255 slots after the header)" \
+  test "$swaps" = "$(printf '/swapfile                               file\t\t1020\t\t0\t\t-2')"
+"$VMPLAY" --swap 3K - </dev/null >/dev/null 2>&1; rc=$?
+check "--swap with a size that is not whole pages is a usage error (2)" test "$rc" = 2
+mode="$(echo 'cat /proc/sys/vm/overcommit_memory' | "$VMPLAY" -q --overcommit 2 -)"
+check "--overcommit sets vm.overcommit_memory" test "$mode" = 2
+"$VMPLAY" --overcommit 3 - </dev/null >/dev/null 2>&1; rc=$?
+check "--overcommit 3 is a usage error (2)" test "$rc" = 2
+
 empty="$(echo 'cat /proc/self/maps' | "$VMPLAY" -q --empty -)"
 check "--empty starts pid 1 with no mappings" test -z "$empty"
 
