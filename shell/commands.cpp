@@ -25,7 +25,8 @@ constexpr HelpTopic kHelp[] = {
     {"munmap", "unmap a range (splitting VMAs): munmap(addr, length)\n  munmap(p, 4096)"},
     {"mprotect", "change protection (splits and merges VMAs): mprotect(addr, length, prot)\n  mprotect(p, 4096, PROT_READ)"},
     {"mremap", "grow, shrink or move a mapping: mremap(addr, old_len, new_len, flags[, new_addr])\n  q = mremap(p, 8192, 16384, MREMAP_MAYMOVE)"},
-    {"madvise", "advice: madvise(addr, length, advice)\n  madvise(p, 8192, MADV_DONTNEED)"},
+    {"madvise", "advice: madvise(addr, length, advice); MADV_FREE, COLD, PAGEOUT, WILLNEED and REMOVE\n"
+                "work on the LRU lists and swap (help pressure)\n  madvise(p, 8192, MADV_DONTNEED)"},
     {"msync", "write dirty pages of a shared file mapping back: msync(addr, length, flags)\n  msync(s, 4096, MS_SYNC)"},
     {"mlock", "lock pages in memory (faults them in): mlock, mlock2, munlock, mlockall, munlockall\n  mlock(p, 8192)"},
     {"mincore", "which pages are resident, into a buffer: mincore(addr, length, vec)\n  mincore(p, 8192, v)"},
@@ -44,14 +45,21 @@ constexpr HelpTopic kHelp[] = {
                "  p[0] = 'A'   p[0]   *(int *)(p + 8) = 42   *(long *)p\n"
                "  memset(p, 0x41, 8192)   memcpy(q, p, 100)   strcpy(p, \"hi\")\n"
                "  dump(p, 64)   touch(p, 8192, \"w\")"},
-    {"cat", "show a file: /proc/PID/maps, smaps, status, /proc/meminfo, or any file\n  cat /proc/self/smaps"},
+    {"cat", "show a file: /proc/PID/maps, smaps, status, oom_score, /proc/meminfo, /proc/vmstat,\n"
+            "/proc/swaps, /proc/sys/vm/overcommit_memory, or any file\n  cat /proc/self/smaps"},
     {"walk", "the page-table walk of one address, level by level\n  walk p"},
     {"smaps", "the /proc/PID/smaps entry of the VMA that holds an address\n  smaps p"},
     {"pagemap", "the /proc/PID/pagemap entries of a range, decoded: pagemap(addr, length)\n  pagemap(p, 8192)"},
     {"processes", "use N (run lines as pid N), ps, [pid N] line (one line as pid N)\n  use 2"},
     {"inspect", "pmap [-x] [N], frames (a count by use), frames PFN (one frame: owner, who maps it,\n"
                 "its contents), free, ls [dir]\n  frames 0x1a3"},
-    {"config", "settings: ram FRAMES, aslr SEED|off (both reset the machine), verbosity quiet|faults|all\n  config verbosity all"},
+    {"config", "settings: ram FRAMES, swap SIZE|off, aslr SEED|off (these reset the machine),\n"
+               "overcommit 0|1|2 and overcommit_ratio PERCENT (live, like the sysctls),\n"
+               "verbosity quiet|faults|all; config KEY=VALUE works too\n  config swap 2M"},
+    {"pressure", "when frames run out: kswapd reclaims below the low watermark, page cache is dropped,\n"
+                 "anonymous pages go to swap (config swap 2M), and at the end the OOM killer picks the\n"
+                 "process with the highest badness. Watch free, cat /proc/vmstat, pagemap(p, 8192);\n"
+                 "lesson 14 shows it all, lesson 15 overcommit and MADV_FREE\n  config swap 2M"},
     {"undo", "the timeline: every line that changed the machine is a step. undo steps back one,\n"
              "redo forward one, goto N returns to the state after step N, timeline lists the steps;\n"
              "a new line after an undo drops the steps that were ahead\n  undo"},
@@ -129,7 +137,8 @@ void Session::run_help(const Stmt& st, Output& out) {
       {"munlock", "mlock"}, {"mlockall", "mlock"}, {"munlockall", "mlock"}, {"exit_group", "exit"},
       {"use", "processes"}, {"redo", "undo"}, {"goto", "undo"}, {"timeline", "undo"}, {"ps", "processes"}, {"pmap", "inspect"}, {"frames", "inspect"}, {"free", "inspect"},
       {"ls", "inspect"}, {"dump", "memory"}, {"memset", "memory"}, {"memcpy", "memory"}, {"strcpy", "memory"},
-      {"touch", "memory"}, {"vfork", "fork"}, {"clone", "fork"}};
+      {"touch", "memory"}, {"vfork", "fork"}, {"clone", "fork"}, {"swap", "pressure"}, {"oom", "pressure"},
+      {"reclaim", "pressure"}, {"overcommit", "config"}};
   for (const auto& [alias, target] : kAliases)
     if (topic == alias) topic = target;
   for (const auto& t : kHelp) {

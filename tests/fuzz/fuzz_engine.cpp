@@ -102,7 +102,7 @@ Pid pick_pid(Bytes& b, const Kernel& k) {
 void step(Kernel& k, Bytes& b) {
   Pid pid = pick_pid(b, k);
   uint8_t op = b.u8();
-  switch (op % 28) {
+  switch (op % 29) {
     case 0:
     case 1: {  // anonymous mmap (the most common call)
       uint64_t a = addr(b), len = length(b), p = prot(b);
@@ -280,9 +280,16 @@ void step(Kernel& k, Bytes& b) {
       (void)k.proc_smaps(pid);
       (void)k.proc_status(pid);
       (void)k.proc_meminfo();
+      (void)k.proc_vmstat();
+      (void)k.proc_swaps();
+      (void)k.oom_score(pid);
       (void)k.ptes(pid);
+      if (k.swap().total()) (void)k.swap_mappers(1 + b.u8() % k.swap().total());
       break;
     }
+    case 28:  // vm.overcommit_memory and overcommit_ratio change at run time
+      k.set_overcommit(b.u8() % 3, b.u8());
+      break;
   }
 }
 
@@ -294,6 +301,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static const Kernel booted = [] {
     KernelConfig cfg;
     cfg.phys.frames = 256;  // small, so that allocations run out
+    cfg.swap_pages = 96;    // smaller still: reclaim, swap-out, swap-in and the OOM killer all run
     cfg.max_processes = 8;
     Kernel k(cfg);
     if (!k.spawn("init")) std::abort();
