@@ -173,11 +173,12 @@ void Kernel::rmap_walk(Pfn pfn, F&& fn) {
 
 std::vector<Kernel::Mapper> Kernel::swap_mappers(uint64_t slot) const {
   std::vector<Mapper> out;
-  for (const auto& [pid, p] : procs_) {
+  for (const auto& entry : procs_) {
+    const Process& p = entry.second;  // a named local: clang's lambdas cannot capture bindings
     if (p.state != ProcState::Running) continue;
     for (const auto& [s, v] : p.mm.vmas) {
       tables(p).for_each_pte(v.start, v.end, [&](uint64_t addr, PteSlot, uint64_t e) {
-        if (is_swap_pte(e) && pte_swp_offset(e) == slot) out.push_back({pid, addr});
+        if (is_swap_pte(e) && pte_swp_offset(e) == slot) out.push_back({p.pid, addr});
       });
     }
   }
