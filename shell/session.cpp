@@ -184,6 +184,9 @@ void Session::record(std::string_view line, std::string label, std::optional<uin
       case FaultKind::FileReadMajor:
         ++e.faults_major;
         break;
+      case FaultKind::SwapIn:
+        ++(ev.level ? e.faults_major : e.faults_minor);
+        break;
       case FaultKind::WpCopy:
       case FaultKind::FileCow:
         ++e.faults_cow;
@@ -198,6 +201,12 @@ void Session::record(std::string_view line, std::string label, std::optional<uin
     if (const Process* p = kernel_.process(id)) e.rss.emplace_back(id, p->mm.rss());
   e.free_frames = kernel_.phys().free_count();
   for (const auto& [ino, inode] : kernel_.inodes()) e.cache_pages += inode.cache.size();
+  const VmEvents& vm = kernel_.vm_events();
+  e.swap_outs = vm.pswpout;
+  e.swap_ins = vm.pswpin;
+  e.reclaimed = vm.pgsteal_kswapd + vm.pgsteal_direct;
+  e.oom_kills = vm.oom_kill;
+  e.swap_used = kernel_.swap().used();
   timeline_.push_back(std::move(e));
   pos_ = timeline_.size() - 1;
   size_t vmas = 0;

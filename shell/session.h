@@ -74,10 +74,16 @@ struct TimelineEntry {
   uint64_t faults_major = 0;  // faults that read a page from disk
   uint64_t faults_cow = 0;    // faults that copied a page
   uint64_t signals = 0;       // SIGSEGV and SIGBUS delivered
+  // The machine's /proc/vmstat counters since it booted (a reset starts them again).
+  uint64_t swap_outs = 0;     // pages written to swap (pswpout)
+  uint64_t swap_ins = 0;      // pages read back from swap (pswpin)
+  uint64_t reclaimed = 0;     // pages reclaimed by kswapd and direct reclaim (pgsteal_*)
+  uint64_t oom_kills = 0;     // processes the OOM killer chose
   // After the line.
   std::vector<std::pair<engine::Pid, uint64_t>> rss;  // resident pages of every process
   uint64_t free_frames = 0;
   uint64_t cache_pages = 0;  // page cache and shmem
+  uint64_t swap_used = 0;    // swap slots in use
 };
 
 class Session {

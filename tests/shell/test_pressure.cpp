@@ -92,6 +92,16 @@ TEST_CASE("pressure: /proc/vmstat, /proc/meminfo and oom_score agree with the ke
   CHECK(faults == 8);
   CHECK(summary);
   CHECK(kswapd);
+  // The timeline's step for that line carries the reclaim and swap traffic.
+  const TimelineEntry& step = s.timeline().back();
+  CHECK(step.swap_outs == s.kernel().vm_events().pswpout);
+  CHECK(step.swap_outs > 0);
+  CHECK(step.reclaimed >= step.swap_outs);
+  CHECK(step.swap_used == s.kernel().swap().used());
+  CHECK(step.oom_kills == 0);
+  run(s, "p[0]");
+  CHECK(s.timeline().back().swap_ins == 1);
+  CHECK(s.timeline().back().faults_major == s.timeline()[s.timeline().size() - 2].faults_major + 1);
   std::string vmstat = text(s, "cat /proc/vmstat");
   CHECK(vmstat.rfind("nr_free_pages " + std::to_string(s.kernel().phys().free_count()) + "\n", 0) == 0);
   CHECK(vmstat.find("\npswpout " + std::to_string(s.kernel().vm_events().pswpout) + "\n") != std::string::npos);
