@@ -364,7 +364,7 @@ void Session::run_command(const Stmt& st, Pid pid, Output& out) {
       if (w[0] == "swap") {
         auto pages = parse_swap_size(w[1]);
         if (!pages)
-          return refuse(out, "swap wants a size such as 16M, 512K or 1G (at most 1G, in whole 4 KiB pages), or off; got '" +
+          return refuse(out, "swap wants a size such as 16M or 512K (at most 256M, in whole 4 KiB pages), or off; got '" +
                                  w[1] + "'", word_span(st, 1));
         next.kernel.swap_pages = *pages;
       } else if (w[0] == "ram") {

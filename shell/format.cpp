@@ -162,7 +162,8 @@ std::optional<uint64_t> parse_swap_size(const std::string& s) {
                                   : unit == "G" || unit == "g" ? 1ULL << 30 : 0;
   if (!mul || n > (1ULL << 30) / mul) return std::nullopt;
   uint64_t bytes = n * mul;
-  if (bytes % 4096 || bytes > (1ULL << 30) || (bytes && bytes < 2 * 4096)) return std::nullopt;
+  // At most 256 MiB, like RAM (65536 frames): every undo checkpoint copies the slots.
+  if (bytes % 4096 || bytes > (256ULL << 20) || (bytes && bytes < 2 * 4096)) return std::nullopt;
   return bytes / 4096;
 }
 

@@ -55,8 +55,8 @@ std::string json_escape(std::string_view s);
 
 // Looks up a constant: PROT_*, MAP_*, NULL.
 std::optional<uint64_t> constant_value(std::string_view name);
-// A swap size: "16M", "512K", "1G", a number of bytes, or "off"/"0"; in pages, at
-// most 1 GiB, a whole number of pages. nullopt when it is none of those.
+// A swap size: "16M", "512K", a number of bytes, or "off"/"0"; in pages, at most
+// 256 MiB, a whole number of pages. nullopt when it is none of those.
 std::optional<uint64_t> parse_swap_size(const std::string& s);
 std::vector<std::string> constant_names();
 // A candidate that word is probably a typo of ("MAP_PRIVTE" -> "MAP_PRIVATE").

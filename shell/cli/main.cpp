@@ -37,7 +37,7 @@ void usage(std::FILE* to) {
                "  --expect OUT           compare the transcript with OUT; show a diff, exit 1 if it differs\n"
                "  --json                 print the final state as JSON\n"
                "  --ram FRAMES           physical memory in 4 KiB frames (default 1024)\n"
-               "  --swap SIZE            a swap file of SIZE (16M, 512K, 1G; default none)\n"
+               "  --swap SIZE            a swap file of SIZE (16M, 512K; at most 256M; default none)\n"
                "  --overcommit MODE      vm.overcommit_memory: 0 heuristic (default), 1 always, 2 never\n"
                "  --seed N               randomize the layout (ASLR) from seed N\n"
                "  --verbosity LEVEL      quiet, faults (the default) or all events\n"
@@ -122,7 +122,7 @@ int main(int argc, char** argv) {
       const char* v = need(i, "--swap");
       auto pages = vmplay::shell::parse_swap_size(v);
       if (!pages) {
-        std::fprintf(stderr, "vmplay: --swap wants a size such as 16M, 512K or 1G (at most 1G), got '%s'\n", v);
+        std::fprintf(stderr, "vmplay: --swap wants a size such as 16M or 512K (at most 256M), got '%s'\n", v);
         return 2;
       }
       cfg.kernel.swap_pages = *pages;
