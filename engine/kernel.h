@@ -140,7 +140,7 @@ struct VmEvents {
            pglazyfreed = 0, pgrefill = 0, pgreuse = 0, pgsteal_kswapd = 0, pgsteal_direct = 0,
            pgscan_kswapd = 0, pgscan_direct = 0, pgscan_anon = 0, pgscan_file = 0, pgsteal_anon = 0,
            pgsteal_file = 0, pageoutrun = 0, pgrotated = 0, oom_kill = 0, nr_vmscan_write = 0,
-           unevictable_pgs_culled = 0;
+           unevictable_pgs_culled = 0, swpin_zero = 0, swpout_zero = 0;
 };
 
 // The zone watermarks in pages (mm/page_alloc.c __setup_per_zone_wmarks).
@@ -431,7 +431,11 @@ class Kernel : public FrameSource {
   bool add_to_swap(Pfn pfn);
   void delete_from_swap_cache(Pfn pfn);
   void swap_free_entry(uint64_t slot);
-  bool reclaim_folio(Pfn pfn, ScanControl& sc, bool& activate);
+  // Where a page that was not reclaimed goes back: its inactive list, the active one,
+  // or the inactive list's tail (written to swap: reclaimed on the next look).
+  enum class Putback : uint8_t { Inactive, Activate, Rotate };
+  bool reclaim_folio(Pfn pfn, ScanControl& sc, Putback& back);
+  void putback(Pfn pfn, Putback back);
   void shrink_active_list(LruList list, uint64_t nr, ScanControl& sc);
   void shrink_inactive_list(LruList list, uint64_t nr, ScanControl& sc);
   uint64_t shrink_node(uint64_t target, ScanControl& sc);
@@ -442,6 +446,7 @@ class Kernel : public FrameSource {
   bool do_swap_page(Process& p, Vma& vma, uint64_t addr, PteSlot slot, uint64_t e, Access kind, AccessResult& r,
                     bool user);
   std::optional<Pfn> shmem_swapin(Inode& ino, uint64_t index);
+  void count_swapin(const PageData& d);
   void madvise_cold_pageout(Process& p, const Vma& v, uint64_t start, uint64_t end, bool pageout);
   void madvise_free(Process& p, const Vma& v, uint64_t start, uint64_t end);
   void madvise_willneed_anon(Process& p, const Vma& v, uint64_t start, uint64_t end);

@@ -188,6 +188,10 @@ SysResult Kernel::sys_mincore(Pid pid, uint64_t start, uint64_t len, uint64_t ve
       uint64_t e = slot ? pt.get(*slot) : 0;
       if (pte_present(e)) {
         present = 1;
+      } else if (is_swap_pte(e)) {
+        // mincore_swap: a swapped-out page is resident while it is in the swap cache.
+        uint64_t s = pte_swp_offset(e);
+        present = swap_.valid(s) && swap_.slot(s).cache != kNoFrame ? 1 : 0;
       } else if (v->inode) {
         // An unmapped file page is "resident" when it is in the page cache.
         const Inode& ino = inodes_.at(v->inode);

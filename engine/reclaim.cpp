@@ -26,25 +26,55 @@ bool is_file_list(LruList l) { return l == LruList::InactiveFile || l == LruList
 bool file_lru(const Frame& f) { return !(f.flags & PG_swapbacked); }
 // vma_has_recency: MADV_SEQUENTIAL and MADV_RANDOM mappings give no references.
 bool vma_has_recency(const Vma& v) { return !(v.flags & (VM_SEQ_READ | VM_RAND_READ)); }
+// is_folio_zero_filled
+bool page_is_zero(const PageData& d) {
+  if (d.empty()) return true;
+  for (size_t i = 0; i < kPageSize; ++i)
+    if (d[i]) return false;
+  return true;
+}
 }  // namespace
 
 // ---------------------------------------------------------------------------------
 // The swap area
 
 SwapArea::SwapArea(uint64_t pages) {
-  if (pages >= 2) slots_.resize(static_cast<size_t>(pages));
+  if (pages >= 2) {
+    slots_.resize(static_cast<size_t>(pages));
+    cluster_used_.resize(static_cast<size_t>((pages + kCluster - 1) / kCluster));
+  }
+}
+
+uint64_t SwapArea::cluster_end(uint64_t c) const { return std::min<uint64_t>((c + 1) * kCluster, slots_.size()); }
+
+std::optional<uint32_t> SwapArea::scan(uint64_t from, uint64_t to) {
+  for (uint64_t s = from; s < to; ++s) {
+    SwapSlot& sl = slots_[static_cast<size_t>(s)];
+    if (sl.allocated) continue;
+    sl = SwapSlot{};
+    sl.allocated = true;
+    ++used_;
+    ++cluster_used_[static_cast<size_t>(s / kCluster)];
+    cursor_ = s + 1;
+    return static_cast<uint32_t>(s);
+  }
+  return std::nullopt;
 }
 
 std::optional<uint32_t> SwapArea::alloc() {
-  for (size_t s = hint_; s < slots_.size(); ++s) {
-    if (slots_[s].allocated) continue;
-    slots_[s] = SwapSlot{};
-    slots_[s].allocated = true;
-    ++used_;
-    hint_ = static_cast<uint32_t>(s + 1);
-    return static_cast<uint32_t>(s);
+  if (used_ == total()) return std::nullopt;
+  // alloc_swap_scan_cluster: on from the cursor, within its cluster.
+  if (cursor_ % kCluster != 0 && cursor_ < slots_.size())
+    if (auto s = scan(cursor_, cluster_end(cursor_ / kCluster))) return s;
+  // The cluster is used up: partly used clusters first (from their start), then empty ones.
+  for (int pass = 0; pass < 2; ++pass) {
+    for (uint64_t c = 0; c < cluster_used_.size(); ++c) {
+      uint64_t capacity = cluster_end(c) - cluster_first(c);
+      bool partial = cluster_used_[static_cast<size_t>(c)] > 0 && cluster_used_[static_cast<size_t>(c)] < capacity;
+      if (pass == 0 ? !partial : cluster_used_[static_cast<size_t>(c)] != 0) continue;
+      if (auto s = scan(cluster_first(c), cluster_end(c))) return s;
+    }
   }
-  hint_ = static_cast<uint32_t>(slots_.size());
   return std::nullopt;
 }
 
@@ -53,7 +83,7 @@ bool SwapArea::maybe_release(uint32_t s) {
   if (!sl.allocated || sl.count || sl.cache != kNoFrame) return false;
   sl = SwapSlot{};
   --used_;
-  hint_ = std::min(hint_, s);
+  --cluster_used_[s / kCluster];
   return true;
 }
 
@@ -291,43 +321,55 @@ void Kernel::swap_free_entry(uint64_t slot) {
   swap_.maybe_release(static_cast<uint32_t>(slot));
 }
 
-// shrink_folio_list for one page: unmap, write out if dirty, free. `activate` says
+// shrink_folio_list for one page: unmap, write out if dirty, free. `back` says
 // where it goes when it stays.
-bool Kernel::reclaim_folio(Pfn pfn, ScanControl& sc, bool& activate) {
-  activate = false;
+bool Kernel::reclaim_folio(Pfn pfn, ScanControl& sc, Putback& back) {
+  back = Putback::Inactive;
   Frame& f = mem_.frame(pfn);
   bool anon = (f.flags & PG_anon) != 0;
   if (f.flags & PG_mlocked) return false;
   if (anon && (f.flags & PG_swapbacked) && !(f.flags & PG_swapcache)) {
     // add_to_swap: without a free slot the page is activated.
     if (!add_to_swap(pfn)) {
-      activate = true;
+      back = Putback::Activate;
       return false;
     }
   }
   if (f.mapcount && !try_to_unmap(pfn)) {
-    activate = true;
+    back = Putback::Activate;
     return false;
   }
   Frame& g = mem_.frame(pfn);
   if (g.mapcount) {
-    activate = true;
+    back = Putback::Activate;
     return false;
   }
   if (g.flags & PG_dirty) {
     if (g.flags & PG_swapcache) {
-      // pageout -> swap_writepage: the page goes to its slot.
-      swap_.slot(g.swap).data = g.data;
+      // pageout -> swap_writeout. A page of zeros is only noted in the swap map (no I/O)
+      // and can go at once. Any other is written asynchronously: it stays in the swap
+      // cache, clean, and folio_rotate_reclaimable puts it at the inactive tail, where
+      // the next look reclaims it (measured: mincore shows it resident meanwhile).
       g.flags &= ~uint32_t{PG_dirty};
-      ++vm_.pswpout;
-      vm_.pgpgout += 4;
       ++vm_.nr_vmscan_write;
+      bool zero = page_is_zero(g.data);
+      swap_.slot(g.swap).data = zero ? PageData{} : g.data;
+      if (zero) {
+        ++vm_.swpout_zero;
+      } else {
+        ++vm_.pswpout;
+        vm_.pgpgout += 4;
+      }
       emit({.kind = EventKind::SwapOut, .value = g.swap, .pfn = pfn});
+      if (!zero) {
+        back = Putback::Rotate;
+        return false;
+      }
     } else if (g.owner == FrameOwner::Shmem) {
       // shmem_writeout: the page leaves the page cache for a swap slot.
       auto slot = swap_.alloc();
       if (!slot) {
-        activate = true;
+        back = Putback::Activate;
         return false;
       }
       Inode& ino = inodes_.at(g.owner_id);
@@ -337,8 +379,13 @@ bool Kernel::reclaim_folio(Pfn pfn, ScanControl& sc, bool& activate) {
       ino.cache.erase(g.index);
       emit({.kind = EventKind::PageCacheRemove, .addr = g.index, .value = g.owner_id, .pfn = pfn});
       emit({.kind = EventKind::SwapOut, .value = *slot, .pfn = pfn});
-      ++vm_.pswpout;
-      vm_.pgpgout += 4;
+      if (page_is_zero(g.data)) {
+        swap_.slot(*slot).data.clear();
+        ++vm_.swpout_zero;
+      } else {
+        ++vm_.pswpout;
+        vm_.pgpgout += 4;
+      }
       ++vm_.nr_vmscan_write;
       mem_.free(pfn);
       emit({.kind = EventKind::FrameFree, .pfn = pfn});
@@ -350,7 +397,7 @@ bool Kernel::reclaim_folio(Pfn pfn, ScanControl& sc, bool& activate) {
       // not have: kswapd's second look stands in for them.)
       if (!sc.kswapd || !(g.flags & PG_reclaim)) {
         g.flags |= PG_reclaim;
-        activate = true;
+        back = Putback::Activate;
         return false;
       }
       Inode& ino = inodes_.at(g.owner_id);
@@ -362,7 +409,7 @@ bool Kernel::reclaim_folio(Pfn pfn, ScanControl& sc, bool& activate) {
   }
   Frame& h = mem_.frame(pfn);
   if (h.refcount != ((h.flags & PG_swapcache) || h.owner == FrameOwner::File || h.owner == FrameOwner::Shmem ? 1u : 0u)) {
-    activate = true;  // someone still holds it
+    back = Putback::Activate;  // someone still holds it
     return false;
   }
   // __remove_mapping: out of the swap cache or the page cache, then freed.
@@ -458,21 +505,30 @@ void Kernel::shrink_inactive_list(LruList list, uint64_t nr, ScanControl& sc) {
       mem_.lru_add(pfn, list);
       continue;
     }
-    bool activate = false;
-    if (reclaim_folio(pfn, sc, activate)) {
+    Putback back;
+    if (reclaim_folio(pfn, sc, back)) {
       ++sc.reclaimed;
       ++(sc.kswapd ? vm_.pgsteal_kswapd : vm_.pgsteal_direct);
       ++(file ? vm_.pgsteal_file : vm_.pgsteal_anon);
       continue;
     }
-    Frame& g = mem_.frame(pfn);
-    if (g.owner == FrameOwner::Free) continue;
-    if (activate && !(g.flags & PG_mlocked)) {
-      mem_.lru_add(pfn, lru_for(g, true));
-      ++vm_.pgactivate;
-    } else {
-      lru_putback(pfn);
-    }
+    putback(pfn, back);
+  }
+}
+
+void Kernel::putback(Pfn pfn, Putback back) {
+  Frame& g = mem_.frame(pfn);
+  if (g.owner == FrameOwner::Free) return;
+  if (g.flags & PG_mlocked) {
+    lru_putback(pfn);
+  } else if (back == Putback::Activate) {
+    mem_.lru_add(pfn, lru_for(g, true));
+    ++vm_.pgactivate;
+  } else if (back == Putback::Rotate) {
+    mem_.lru_add(pfn, lru_for(g, false), true);
+    ++vm_.pgrotated;
+  } else {
+    lru_putback(pfn);
   }
 }
 
@@ -650,6 +706,16 @@ bool Kernel::vm_enough_memory(const Mm& mm, uint64_t pages) {
 // ---------------------------------------------------------------------------------
 // Swap-in
 
+void Kernel::count_swapin(const PageData& d) {
+  // A slot of zeros was never written: reading it is no I/O (swpin_zero).
+  if (page_is_zero(d)) {
+    ++vm_.swpin_zero;
+  } else {
+    ++vm_.pswpin;
+    vm_.pgpgin += 4;
+  }
+}
+
 bool Kernel::do_swap_page(Process& p, Vma& vma, uint64_t addr, PteSlot slot, uint64_t e, Access kind,
                           AccessResult& r, bool user) {
   uint64_t s = pte_swp_offset(e);
@@ -689,8 +755,7 @@ bool Kernel::do_swap_page(Process& p, Vma& vma, uint64_t addr, PteSlot slot, uin
     swap_.slot(s).cache = static_cast<uint32_t>(pfn.value);
     mem_.lru_add(pfn, lru_for(f, false));
     major = true;
-    ++vm_.pswpin;
-    vm_.pgpgin += 4;
+    count_swapin(swap_.slot(s).data);
   }
   Frame& f = mem_.frame(pfn);
   if (f.mapcount) exclusive = false;
@@ -743,8 +808,7 @@ std::optional<Pfn> Kernel::shmem_swapin(Inode& ino, uint64_t index) {
   swap_free_entry(s);
   ino.cache[index] = *pfn;
   lru_new_page(*pfn, nullptr);
-  ++vm_.pswpin;
-  vm_.pgpgin += 4;
+  count_swapin(mem_.frame(*pfn).data);
   emit({.kind = EventKind::PageCacheAdd, .addr = index, .value = key, .pfn = *pfn, .level = 1});
   return pfn;
 }
@@ -789,19 +853,12 @@ void Kernel::madvise_cold_pageout(Process& p, const Vma& v, uint64_t start, uint
   for (Pfn pfn : list) {
     if (mem_.frame(pfn).owner == FrameOwner::Free) continue;
     ++sc.scanned;
-    bool activate = false;
-    if (reclaim_folio(pfn, sc, activate)) {
+    Putback back;
+    if (reclaim_folio(pfn, sc, back)) {
       ++sc.reclaimed;
       continue;
     }
-    Frame& g = mem_.frame(pfn);
-    if (g.owner == FrameOwner::Free) continue;
-    if (activate && !(g.flags & PG_mlocked)) {
-      mem_.lru_add(pfn, lru_for(g, true));
-      ++vm_.pgactivate;
-    } else {
-      lru_putback(pfn);
-    }
+    putback(pfn, back);
   }
   emit({.kind = EventKind::Reclaim, .pid = p.pid, .addr = sc.scanned, .value = sc.reclaimed, .level = 2});
   in_reclaim_ = false;
@@ -881,8 +938,7 @@ void Kernel::madvise_willneed_anon(Process& p, const Vma& v, uint64_t start, uin
     f.swap = static_cast<uint32_t>(s);
     swap_.slot(s).cache = static_cast<uint32_t>(pfn->value);
     mem_.lru_add(*pfn, lru_for(f, false));
-    ++vm_.pswpin;
-    vm_.pgpgin += 4;
+    count_swapin(f.data);
   }
 }
 
@@ -1000,6 +1056,8 @@ std::string Kernel::proc_vmstat() const {
   line("pgrotated", vm_.pgrotated);
   line("oom_kill", vm_.oom_kill);
   line("unevictable_pgs_culled", vm_.unevictable_pgs_culled);
+  line("swpin_zero", vm_.swpin_zero);
+  line("swpout_zero", vm_.swpout_zero);
   return out;
 }
 

@@ -38,9 +38,12 @@ class SwapArea {
   uint64_t total() const { return slots_.empty() ? 0 : slots_.size() - 1; }
   uint64_t used() const { return used_; }
   uint64_t free() const { return total() - used_; }
-  // The lowest free slot (Linux hands out slots by cluster; one CPU writing in order
-  // gets them in the same rising order). nullopt when full.
+  // A free slot, found as Linux's cluster allocator finds it on a rotational disk: a
+  // cursor moves forward through the current 512-slot cluster (holes freed behind it
+  // wait); at the cluster's end a partly used cluster is scanned from its start, else
+  // an empty one. nullopt when full.
   std::optional<uint32_t> alloc();
+  static constexpr uint64_t kCluster = 512;  // SWAPFILE_CLUSTER
   // Releases a slot nothing refers to any more; false if it is still referenced.
   bool maybe_release(uint32_t slot);
   SwapSlot& slot(uint64_t s) { return slots_.at(static_cast<size_t>(s)); }
@@ -48,9 +51,13 @@ class SwapArea {
   bool valid(uint64_t s) const { return s >= 1 && s < slots_.size(); }
 
  private:
+  std::optional<uint32_t> scan(uint64_t from, uint64_t to);
+  uint64_t cluster_first(uint64_t c) const { return c == 0 ? 1 : c * kCluster; }
+  uint64_t cluster_end(uint64_t c) const;
   std::vector<SwapSlot> slots_;
+  std::vector<uint32_t> cluster_used_;  // slots in use per cluster
   uint64_t used_ = 0;
-  uint32_t hint_ = 1;  // no free slot below it
+  uint64_t cursor_ = 1;  // the next slot to try (global_cluster->next)
 };
 
 }  // namespace vmplay::engine

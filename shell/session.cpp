@@ -202,8 +202,8 @@ void Session::record(std::string_view line, std::string label, std::optional<uin
   e.free_frames = kernel_.phys().free_count();
   for (const auto& [ino, inode] : kernel_.inodes()) e.cache_pages += inode.cache.size();
   const VmEvents& vm = kernel_.vm_events();
-  e.swap_outs = vm.pswpout;
-  e.swap_ins = vm.pswpin;
+  e.swap_outs = vm.pswpout + vm.swpout_zero;
+  e.swap_ins = vm.pswpin + vm.swpin_zero;
   e.reclaimed = vm.pgsteal_kswapd + vm.pgsteal_direct;
   e.oom_kills = vm.oom_kill;
   e.swap_used = kernel_.swap().used();

@@ -75,8 +75,8 @@ struct TimelineEntry {
   uint64_t faults_cow = 0;    // faults that copied a page
   uint64_t signals = 0;       // SIGSEGV and SIGBUS delivered
   // The machine's /proc/vmstat counters since it booted (a reset starts them again).
-  uint64_t swap_outs = 0;     // pages written to swap (pswpout)
-  uint64_t swap_ins = 0;      // pages read back from swap (pswpin)
+  uint64_t swap_outs = 0;     // pages sent to swap (pswpout + swpout_zero: pages of zeros are only noted)
+  uint64_t swap_ins = 0;      // pages brought back (pswpin + swpin_zero)
   uint64_t reclaimed = 0;     // pages reclaimed by kswapd and direct reclaim (pgsteal_*)
   uint64_t oom_kills = 0;     // processes the OOM killer chose
   // After the line.

@@ -13,12 +13,14 @@
 // B-off, within 1 GiB of the first break as H+off; /proc lines are kept only for the
 // ranges the case mapped; device and inode numbers (different filesystems) print as DEV
 // INO; the kernel's errno text is dropped (the names are compared); the status lines
-// compare their change since the prologue. Everything else is compared as printed.
+// compare their change since the prologue; in /proc/swaps the runner's swap file shows
+// as vmplay's /swapfile and its priority as *. Everything else is compared as printed.
 //
 // The workers run on one CPU (the kernel's per-CPU LRU batches then drain predictably).
-// A case may start with directives, e.g. "# kdiff: overcommit=2" (kdiff.h): the kernel's
-// side sets vm.overcommit_memory around the case's lines and always puts it back; the
-// case is skipped (77) when the setting cannot be written.
+// A case may start with directives, e.g. "# kdiff: overcommit=2" or "# kdiff: swap=4M"
+// (kdiff.h): the kernel's side sets vm.overcommit_memory, or turns on a swap file of its
+// own, around the case's lines and always puts the machine back; the case is skipped
+// (77) when the setting cannot be made (not root; another swap area already on).
 #include <fcntl.h>
 #include <malloc.h>
 #include <sched.h>
@@ -27,10 +29,13 @@
 #include <sys/mman.h>
 #include <sys/personality.h>
 #include <sys/stat.h>
+#include <sys/swap.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cinttypes>
 #include <cstdio>
@@ -62,21 +67,35 @@ constexpr int kMaxWorkers = 8;
 
 // ---- machine settings a case asks for (kdiff.h, Directives) ----
 //
-// vm.overcommit_memory is the machine's: it is changed for as short a time as possible
-// (just around the case's lines, the workers already running) and put back on every way
-// out: the normal one, std::exit (atexit), a fatal signal to this process (a handler),
-// and SIGKILL (ctest's timeout), which no handler sees: a guardian process, detached
-// from this one, waits on a pipe only we hold and restores the old value when the pipe
-// closes without our "done". Everything the handlers touch is async-signal-safe.
+// vm.overcommit_memory and the swap areas are the machine's. They are changed for as
+// short a time as possible (just around the case's lines, the workers already running)
+// and put back on every way out: the normal one, std::exit (atexit), a fatal signal to
+// this process (a handler), and SIGKILL (ctest's timeout), which no handler sees: a
+// guardian process, detached from this one, waits on a pipe only we hold and restores
+// them when the pipe closes without our "done". Everything the handlers touch is
+// async-signal-safe (swapoff, unlink and nanosleep are system calls).
+//
+// The swap file (# kdiff: swap=SIZE) lives in the case's scratch directory: made with a
+// header as mkswap writes it, turned on at the highest priority, turned off and removed
+// after the case (once the workers are gone, so swapoff has nothing to read back).
 constexpr const char* kOvercommitPath = "/proc/sys/vm/overcommit_memory";
+constexpr const char* kSwapFileName = "kdiff-swapfile";  // normalised to vmplay's /swapfile
 
-struct HostSetting {
+struct HostSettings {
+  pid_t owner = 0;  // the runner; its forks (workers, guardian) restore nothing themselves
+  // vm.overcommit_memory
+  bool overcommit_wanted = false;
+  volatile sig_atomic_t overcommit_applied = 0;
   char old_value[16] = {};  // as read, with its newline
   char new_value[16] = {};
-  volatile sig_atomic_t applied = 0;
-  int guardian_fd = -1;  // write end; "d" = restored, close without it = restore
+  // The swap file: perhaps created (unlink it), perhaps on (swapoff it).
+  bool swap_wanted = false;
+  volatile sig_atomic_t swap_created = 0, swap_on = 0;
+  char swap_path[4096] = {};
+  char swap_dir[4096] = {};  // the scratch directory (the guardian removes it if empty)
+  int guardian_fd = -1;      // write end; "d" = restored, close without it = restore
 };
-HostSetting g_setting;
+HostSettings g_setting;
 
 bool write_text(const char* path, const char* text, int* err) {
   int fd = open(path, O_WRONLY | O_CLOEXEC);
@@ -101,13 +120,47 @@ bool read_text(const char* path, char* buf, size_t size) {
   return true;
 }
 
-// Puts the old value back; idempotent, async-signal-safe.
-void restore_host_setting() {
-  if (!g_setting.applied) return;
-  g_setting.applied = 0;
+// Turns the swap file off; true once it is off (or was never on). swapoff reads every
+// page still out there back in and may fail for a while (ENOMEM, or EINTR when a signal
+// comes): it is tried again for up to `tries` tenths of a second. Async-signal-safe.
+bool swapoff_retrying(const char* path, int tries) {
+  for (int i = 0;; ++i) {
+    if (swapoff(path) == 0 || errno == EINVAL || errno == ENOENT) return true;  // EINVAL: not on
+    if (i + 1 >= tries) return false;
+    struct timespec ts {0, 100 * 1000 * 1000};
+    nanosleep(&ts, nullptr);
+  }
+}
+
+void restore_overcommit() {
+  if (getpid() != g_setting.owner || !g_setting.overcommit_applied) return;
+  g_setting.overcommit_applied = 0;
   (void)write_text(kOvercommitPath, g_setting.old_value, nullptr);
+}
+
+// False when the swap file is still on (swapoff kept failing): the guardian tries again.
+bool restore_swap() {
+  if (getpid() != g_setting.owner) return true;
+  if (g_setting.swap_on) {
+    if (!swapoff_retrying(g_setting.swap_path, 50)) return false;
+    g_setting.swap_on = 0;
+  }
+  if (g_setting.swap_created) {
+    (void)unlink(g_setting.swap_path);
+    (void)rmdir(g_setting.swap_dir);  // the scratch directory, when nothing else is in it
+    g_setting.swap_created = 0;
+  }
+  return true;
+}
+
+// Puts everything back; idempotent, async-signal-safe. The guardian hears "done" only
+// when nothing is left for it to do.
+void restore_host_setting() {
+  if (getpid() != g_setting.owner) return;
+  restore_overcommit();
+  bool done = restore_swap();
   if (g_setting.guardian_fd >= 0) {
-    (void)!write(g_setting.guardian_fd, "d", 1);
+    if (done) (void)!write(g_setting.guardian_fd, "d", 1);
     close(g_setting.guardian_fd);
     g_setting.guardian_fd = -1;
   }
@@ -126,18 +179,24 @@ void on_fatal_signal(int sig) {
 // The guardian: a grandchild in its own session (not in our process group, not our
 // child, so neither a terminal's ^C nor ctest killing our process tree reaches it).
 // It returns at once when we say "d"; when the pipe closes without it, it restores
-// the old value if the setting still holds ours.
+// the old overcommit value if the setting still holds ours, and turns the swap file off
+// and removes it (and the scratch directory, if that is empty) if it is there.
 bool start_guardian() {
   int p[2];
   if (pipe2(p, O_CLOEXEC)) return false;
   pid_t mid = fork();
-  if (mid < 0) return false;
+  if (mid < 0) {
+    close(p[0]);
+    close(p[1]);
+    return false;
+  }
   if (mid == 0) {
     if (fork() != 0) _exit(0);
     setsid();
     signal(SIGINT, SIG_IGN);
     signal(SIGHUP, SIG_IGN);
     signal(SIGTERM, SIG_IGN);
+    signal(SIGPIPE, SIG_IGN);
     int null = open("/dev/null", O_RDWR);
     for (int fd = 0; fd < 3; ++fd) dup2(null, fd);
     int keep = p[0];
@@ -149,8 +208,14 @@ bool start_guardian() {
     while (r < 0 && errno == EINTR);
     if (r == 1 && c == 'd') _exit(0);
     char now[16];
-    if (read_text(kOvercommitPath, now, sizeof now) && strcmp(now, g_setting.new_value) == 0)
+    if (g_setting.overcommit_wanted && read_text(kOvercommitPath, now, sizeof now) &&
+        strcmp(now, g_setting.new_value) == 0)
       (void)write_text(kOvercommitPath, g_setting.old_value, nullptr);
+    if (g_setting.swap_wanted) {
+      // The workers may still be going (they end when they see our pipes close).
+      if (swapoff_retrying(g_setting.swap_path, 300)) (void)unlink(g_setting.swap_path);
+      (void)rmdir(g_setting.swap_dir);
+    }
     _exit(0);
   }
   close(p[0]);
@@ -159,7 +224,7 @@ bool start_guardian() {
   return true;
 }
 
-// Can this process change the setting at all? (Writing back the value it has.)
+// Can this process change vm.overcommit_memory at all? (Writing back the value it has.)
 bool host_setting_writable(int mode, std::string& why) {
   char now[16];
   if (!read_text(kOvercommitPath, now, sizeof now)) {
@@ -176,20 +241,149 @@ bool host_setting_writable(int mode, std::string& why) {
   return true;
 }
 
-// Sets vm.overcommit_memory for the case; false (and why) when it cannot.
-bool apply_host_setting(int mode, std::string& why) {
-  if (!read_text(kOvercommitPath, g_setting.old_value, sizeof g_setting.old_value)) {
-    why = std::string("cannot read ") + kOvercommitPath + ": " + strerror(errno);
+// The swap areas that are on, as /proc/swaps lists them (its header dropped).
+std::vector<std::string> swap_areas() {
+  std::vector<std::string> v;
+  std::ifstream f("/proc/swaps");
+  std::string l;
+  bool header = true;
+  while (std::getline(f, l)) {
+    if (!header && !l.empty()) v.push_back(l);
+    header = false;
+  }
+  return v;
+}
+
+// A case with a swap file can run only when no other swap area is on: the kernel would
+// spread its pages over them by priority, and their slots' offsets would not be the
+// ones vmplay hands out in its single swap file.
+bool swap_usable(const std::string& size, std::string& why) {
+  if (access("/proc/swaps", R_OK) != 0) {
+    why = "the case runs with a swap file (# kdiff: swap=" + size + ") and /proc/swaps cannot be read: " +
+          strerror(errno);
     return false;
   }
-  std::snprintf(g_setting.new_value, sizeof g_setting.new_value, "%d\n", mode);
+  std::vector<std::string> areas = swap_areas();
+  if (!areas.empty()) {
+    std::string first = areas[0].substr(0, areas[0].find_first_of(" \t"));
+    why = "the case runs with a swap file of its own (# kdiff: swap=" + size + "), and this machine already has " +
+          std::to_string(areas.size()) + " swap area" + (areas.size() == 1 ? "" : "s") + " on (" + first +
+          "): the case's pages could land there and the slots' offsets would not be comparable with vmplay's; "
+          "turn it off (swapoff) to run the case";
+    return false;
+  }
+  return true;
+}
+
+// Writes a swap file of `pages` 4 KiB pages, as mkswap would: every block allocated
+// (swapon refuses holes), the header in page 0 (include/linux/swap.h, union
+// swap_header: version 1, last_page, no bad pages, "SWAPSPACE2" in the page's last
+// ten bytes).
+bool make_swap_file(const char* path, uint64_t pages, int* err) {
+  int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    *err = errno;
+    return false;
+  }
+  static char block[65536];
+  std::memset(block, 0, sizeof block);
+  uint32_t info[3] = {1, static_cast<uint32_t>(pages - 1), 0};  // version, last_page, nr_badpages
+  std::memcpy(block + 1024, info, sizeof info);
+  std::memcpy(block + 1024 + sizeof info + 16, "vmplay-kdiff", 12);  // the volume label, after the uuid
+  std::memcpy(block + 4096 - 10, "SWAPSPACE2", 10);
+  bool ok = true;
+  for (uint64_t done = 0; ok && done < pages * 4096;) {
+    size_t n = static_cast<size_t>(std::min<uint64_t>(sizeof block, pages * 4096 - done));
+    ssize_t w = write(fd, block, n);
+    if (w <= 0) {
+      *err = w < 0 ? errno : ENOSPC;
+      ok = false;
+      break;
+    }
+    if (done == 0) std::memset(block, 0, 4096);  // the header is written once
+    done += static_cast<uint64_t>(w);
+  }
+  if (ok && fsync(fd) != 0) {
+    *err = errno;
+    ok = false;
+  }
+  close(fd);
+  return ok;
+}
+
+// The kernel writes swapped-out pages, and reads swapped-in neighbours ahead, with
+// asynchronous I/O: a page leaves the swap cache (its slot freed, mincore 0) only once its
+// write has finished, so what a line shows could depend on the disk's speed. vmplay's I/O
+// is instant: after each line of a swap case the runner waits (up to two seconds) until
+// the swap file's block device has no request in flight (/sys/dev/block/M:m/inflight,
+// counted by the block layer when read; a partition's file is there too).
+std::string g_inflight_path;
+
+void find_swap_device(const std::string& scratch) {
+  struct stat st {};
+  if (stat(scratch.c_str(), &st) != 0) return;
+  std::string path =
+      "/sys/dev/block/" + std::to_string(major(st.st_dev)) + ":" + std::to_string(minor(st.st_dev)) + "/inflight";
+  if (access(path.c_str(), R_OK) == 0) g_inflight_path = path;
+}
+
+void wait_for_swap_io() {
+  if (g_inflight_path.empty()) return;
+  for (int i = 0; i < 2000; ++i) {
+    char buf[64];
+    unsigned long reads = 1, writes = 1;
+    if (!read_text(g_inflight_path.c_str(), buf, sizeof buf) || std::sscanf(buf, "%lu %lu", &reads, &writes) != 2)
+      return;
+    if (reads == 0 && writes == 0) return;
+    struct timespec ts {0, 1000 * 1000};
+    nanosleep(&ts, nullptr);
+  }
+}
+
+// The write's end also runs on whichever CPU takes the disk's interrupt: a page that
+// is on the LRU by then is queued for the inactive list's tail in that CPU's lru_rotate
+// batch, which holds a reference until that CPU drains it. A write fault that finds
+// more references than the swap cache's and its own keeps the page's slot (do_swap_page,
+// should_try_to_free_swap), so whether a slot is freed would depend on what else ran on
+// the other CPU. After each line of a swap case, once the I/O is done, the runner empties
+// every CPU's LRU batches: migrate_pages(2) with the same node as source and target moves
+// nothing but first drains them all (do_migrate_pages, lru_cache_disable). vmplay has no
+// such batches.
+void drain_lru_batches() {
+  unsigned long node0 = 1;
+  (void)syscall(SYS_migrate_pages, 0, sizeof node0 * 8, &node0, &node0);
+}
+
+// Makes the settings the case asks for; false (and why) when it cannot, with whatever
+// was done undone.
+bool apply_host_settings(const kdiff::Directives& d, const std::string& scratch, std::string& why) {
+  g_setting.owner = getpid();
+  if (d.overcommit) {
+    if (!read_text(kOvercommitPath, g_setting.old_value, sizeof g_setting.old_value)) {
+      why = std::string("cannot read ") + kOvercommitPath + ": " + strerror(errno);
+      return false;
+    }
+    std::snprintf(g_setting.new_value, sizeof g_setting.new_value, "%d\n", *d.overcommit);
+    g_setting.overcommit_wanted = true;
+  }
+  if (d.swap) {
+    if (!swap_usable(*d.swap, why)) return false;
+    std::string path = scratch + "/" + kSwapFileName;
+    if (path.size() >= sizeof g_setting.swap_path) {
+      why = "the scratch directory's name is too long: " + scratch;
+      return false;
+    }
+    std::snprintf(g_setting.swap_path, sizeof g_setting.swap_path, "%s", path.c_str());
+    std::snprintf(g_setting.swap_dir, sizeof g_setting.swap_dir, "%s", scratch.c_str());
+    g_setting.swap_wanted = true;
+  }
   static bool registered = false;
   if (!registered) {
     std::atexit(restore_host_setting);
     registered = true;
   }
   if (!start_guardian()) {
-    why = std::string("cannot start the process that restores ") + kOvercommitPath + ": " + strerror(errno);
+    why = std::string("cannot start the process that restores the machine's settings: ") + strerror(errno);
     return false;
   }
   struct sigaction sa {};
@@ -197,18 +391,56 @@ bool apply_host_setting(int mode, std::string& why) {
   sigemptyset(&sa.sa_mask);
   for (size_t i = 0; i < std::size(kFatalSignals); ++i) sigaction(kFatalSignals[i], &sa, &g_old_actions[i]);
   g_handlers_installed = true;
-  g_setting.applied = 1;
-  int err = 0;
-  if (!write_text(kOvercommitPath, g_setting.new_value, &err)) {
-    restore_host_setting();
-    why = std::string("cannot write ") + kOvercommitPath + ": " + strerror(err);
-    return false;
+  if (d.swap) {
+    const std::string what = "the case runs with a swap file (# kdiff: swap=" + *d.swap + "): ";
+    int err = 0;
+    g_setting.swap_created = 1;
+    if (!make_swap_file(g_setting.swap_path, d.swap_pages, &err)) {
+      restore_host_setting();
+      why = what + "cannot write " + g_setting.swap_path + ": " + strerror(err);
+      return false;
+    }
+    // Another area may have come on meanwhile.
+    if (!swap_usable(*d.swap, why)) {
+      restore_host_setting();
+      return false;
+    }
+    find_swap_device(scratch);
+    g_setting.swap_on = 1;
+    if (swapon(g_setting.swap_path, SWAP_FLAG_PREFER | (32767 & SWAP_FLAG_PRIO_MASK)) != 0) {
+      err = errno;
+      g_setting.swap_on = 0;
+      restore_host_setting();
+      why = what + "swapon(" + g_setting.swap_path + ") is refused: " + strerror(err) +
+            (err == EPERM   ? " (it needs root: CAP_SYS_ADMIN in the initial user namespace)"
+             : err == EINVAL ? " (the filesystem of the scratch directory cannot hold a swap file: tmpfs, overlayfs, "
+                               "NFS without swap support, a copy-on-write btrfs...)"
+             : err == EBUSY  ? " (the file is in use)"
+                             : "");
+      return false;
+    }
+  }
+  if (d.overcommit) {
+    g_setting.overcommit_applied = 1;
+    int err = 0;
+    if (!write_text(kOvercommitPath, g_setting.new_value, &err)) {
+      restore_host_setting();
+      why = std::string("cannot write ") + kOvercommitPath + ": " + strerror(err);
+      return false;
+    }
   }
   return true;
 }
 
-void end_host_setting() {
+// After the case's lines: vm.overcommit_memory at once (the workers may still be there).
+void end_overcommit() { restore_overcommit(); }
+
+// When the workers are gone: the swap file too, and the handlers as they were.
+void end_host_settings() {
   restore_host_setting();
+  if (g_setting.swap_created || g_setting.swap_on)
+    std::fprintf(stderr, "kdiff: could not turn off the swap file %s; the guardian process keeps trying\n",
+                 g_setting.swap_path);
   if (!g_handlers_installed) return;
   for (size_t i = 0; i < std::size(kFatalSignals); ++i) sigaction(kFatalSignals[i], &g_old_actions[i], nullptr);
   g_handlers_installed = false;
@@ -468,7 +700,10 @@ void run_real_libc(Worker& w, const Stmt& st, const std::string& tag) {
     guarded(w, tag, [&] {
       for (uint64_t at = d & ~uint64_t{4095}; at < d + len; at += 4096, ++pages) {
         auto* p = reinterpret_cast<volatile uint8_t*>(std::max(at, d));
-        if (mode == "w") *p = *p;
+        // "w" is one write access, as in vmplay: a locked read-modify-write that leaves
+        // the byte as it is faults as a write (`*p = *p` would fault as a read first: a
+        // swapped-out page would come back keeping its slot, a new one as the zero page).
+        if (mode == "w") asm volatile("lock orb $0, %0" : "+m"(*p) : : "memory");
         else (void)*p;
       }
     });
@@ -769,9 +1004,9 @@ Run run_real(const std::vector<std::string>& script, const kdiff::Directives& di
   }
   // The machine settings the case asked for, for its lines only.
   bool run_case = true;
-  if (directives.overcommit) {
+  if (directives.overcommit || directives.swap) {
     std::string why;
-    if (!apply_host_setting(*directives.overcommit, why)) {
+    if (!apply_host_settings(directives, scratch, why)) {
       run.skipped = why;
       run_case = false;
     }
@@ -785,11 +1020,24 @@ Run run_real(const std::vector<std::string>& script, const kdiff::Directives& di
       break;
     }
     take(exec(line, who), true);
+    if (directives.swap) {
+      wait_for_swap_io();
+      drain_lru_batches();
+    }
   }
-  end_host_setting();
+  end_overcommit();
   for (int i = 1; i <= kMaxWorkers; ++i) close(g_cmd[i][1]);
   while (wait(nullptr) > 0) {
   }
+  // The forked workers were the first one's children: wait until none is left, so that
+  // swapoff finds the case's slots freed rather than reading them back in.
+  for (int i = 1; i <= kMaxWorkers; ++i) {
+    char c;
+    while (read(g_res[i][0], &c, 1) > 0) {
+    }
+    close(g_res[i][0]);
+  }
+  end_host_settings();
   std::string rm = "rm -rf '" + scratch + "'";
   if (std::system(rm.c_str()) != 0) std::fprintf(stderr, "kdiff: could not remove %s\n", scratch.c_str());
   return run;
@@ -845,12 +1093,20 @@ std::vector<std::string> normalise(const Run& run) {
   static const std::regex pfn(R"( pfn=0x[0-9a-f]+)");
   static const std::regex status_line("^\x01status ([A-Za-z]+):\\s+(-?\\d+) kB$");
   static const std::regex scratch_dir(R"(/tmp/vmplay-kdiff-[A-Za-z0-9]+)");
+  static const std::regex swaps_line(R"(^(/\S*)\s+(file|partition)\s+(\d+)\s+(\d+)\s+(-?\d+)$)");
   std::vector<std::string> out;
   bool keep_block = false;  // inside a kept smaps entry
   for (std::string l : run.lines) {
     std::smatch m;
     l = std::regex_replace(l, scratch_dir, "/tmp");
     if (l.rfind("# ", 0) == 0 || l.rfind("note: ", 0) == 0) continue;
+    // A line of /proc/swaps: the runner's swap file is vmplay's /swapfile; its priority
+    // is the runner's choice (the highest), vmplay's the default one: not compared.
+    if (std::regex_match(l, m, swaps_line)) {
+      std::string name = m.str(1) == std::string("/tmp/") + kSwapFileName ? "/swapfile" : m.str(1);
+      out.push_back(name + " " + m.str(2) + " " + m.str(3) + " kB, used " + m.str(4) + " kB, priority *");
+      continue;
+    }
     // A refused line (vmplay) or a line for a process that is gone (the runner): the
     // wording is each side's own.
     if (l.rfind("error: ", 0) == 0) {
@@ -976,9 +1232,10 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "kdiff: %s: %s\n", argv[ai], directive_error.c_str());
     return 2;
   }
-  if (directives->overcommit && mode != "sim") {
+  if ((directives->overcommit || directives->swap) && mode != "sim") {
     std::string why;
-    if (!host_setting_writable(*directives->overcommit, why)) {
+    if ((directives->overcommit && !host_setting_writable(*directives->overcommit, why)) ||
+        (directives->swap && !swap_usable(*directives->swap, why))) {
       std::printf("kdiff: %s: skipped: %s\n", argv[ai], why.c_str());
       return 77;
     }

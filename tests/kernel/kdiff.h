@@ -19,6 +19,8 @@ std::string hex(uint64_t v);
 std::string pointer(uint64_t v);
 std::string hexdump_line(uint64_t addr, const uint8_t* bytes, size_t n);
 std::string pagemap_entry(uint64_t addr, uint64_t entry, bool mapped);
+// A swap size as `config swap` takes it (16M, 512K, 1G): 4 KiB pages, nullopt if malformed.
+std::optional<uint64_t> swap_size_pages(const std::string& size);
 
 
 struct Range {
@@ -128,12 +130,21 @@ void prologue(Exec&& exec, Var&& var) {
 // statement:
 //
 //   # kdiff: overcommit=2        vm.overcommit_memory for this case (0, 1 or 2)
+//   # kdiff: swap=4M             a swap file of this size (as `config swap` takes it)
 //
-// The kernel's side sets it just before the case's first line and restores it right
-// after the last; vmplay's side runs `config overcommit N` after the prologue. Such
-// cases change a machine-wide setting and run alone (RUN_SERIAL, CMakeLists.txt).
+// overcommit: the kernel's side sets it just before the case's first line and restores
+// it right after the last; vmplay's side runs `config overcommit N` after the prologue.
+// swap: the kernel's side makes a swap file of SIZE in the case's scratch directory
+// (its own header, as mkswap writes it), turns it on at the highest priority just before
+// the case's first line, and turns it off and removes it when the workers are gone; it
+// skips the case when another swap area is on (the slots' offsets would not be
+// vmplay's) or swapon is refused. vmplay's side runs `config swap SIZE` before the
+// prologue (the command resets the machine). Such cases change machine-wide settings
+// and run alone (RUN_SERIAL, CMakeLists.txt).
 struct Directives {
   std::optional<int> overcommit;
+  std::optional<std::string> swap;  // the size as written
+  uint64_t swap_pages = 0;          // ...in 4 KiB pages, the header's included
 };
 
 // Reads the directives; on a malformed one returns nullopt and says why in `error`.
@@ -162,8 +173,17 @@ inline std::optional<Directives> parse_directives(const std::vector<std::string>
       std::string key = word.substr(0, eq), value = eq == std::string::npos ? "" : word.substr(eq + 1);
       if (key == "overcommit" && (value == "0" || value == "1" || value == "2")) {
         d.overcommit = value[0] - '0';
+      } else if (key == "swap") {
+        std::optional<uint64_t> pages = value == "off" ? std::nullopt : swap_size_pages(value);
+        if (!pages || *pages == 0) {
+          error = where + "swap wants a size such as 4M or 512K (whole 4 KiB pages, at least 8K, at most 1G), not '" +
+                  value + "'";
+          return std::nullopt;
+        }
+        d.swap = value;
+        d.swap_pages = *pages;
       } else {
-        error = where + "unknown directive '" + word + "' (known: overcommit=0|1|2)";
+        error = where + "unknown directive '" + word + "' (known: overcommit=0|1|2, swap=SIZE)";
         return std::nullopt;
       }
     }

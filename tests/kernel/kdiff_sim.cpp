@@ -19,6 +19,7 @@ std::string hexdump_line(uint64_t addr, const uint8_t* bytes, size_t n) {
 std::string pagemap_entry(uint64_t addr, uint64_t entry, bool mapped) {
   return shell::format_pagemap_entry(addr, entry, mapped);
 }
+std::optional<uint64_t> swap_size_pages(const std::string& size) { return shell::parse_swap_size(size); }
 
 Run run_sim(const std::vector<std::string>& script, const Directives& directives) {
   Run run;
@@ -28,6 +29,16 @@ Run run_sim(const std::vector<std::string>& script, const Directives& directives
   // RAM + swap, and the host has gigabytes; no case maps anywhere near 256 MiB.
   cfg.kernel.phys.frames = 65536;
   shell::Session s(cfg);
+  // A swap area: `config swap` resets the machine, so it comes before everything else
+  // (the kernel's side turns its swap file on after the prologue; nothing before the
+  // case's lines touches swap).
+  if (directives.swap) {
+    shell::Output o = s.exec("config swap " + *directives.swap);
+    if (!o.ok) {
+      for (const auto& l : o.lines) run.lines.push_back("error: " + l.text);
+      return run;
+    }
+  }
   prologue(
       [&](const std::string& line) {
         std::vector<std::string> v;
