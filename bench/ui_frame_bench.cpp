@@ -2,6 +2,7 @@
 // bench/ui-perf.mjs, then times App::draw (the panels and their draw lists) with the
 // pointer resting, moving over the panels, and on the first frame after a command.
 //   build/release/bin/ui_frame_bench [vmas]      (perf record works on it)
+//   BENCH_SWAP=256M adds a swap file of that size; BENCH_STORES=N times N commands.
 #include <algorithm>
 #include <chrono>
 #include <cinttypes>
@@ -54,6 +55,8 @@ int main(int argc, char** argv) {
   static vmplay::web::App app;
   const auto t0 = Clock::now();
   app.exec("config ram 65536");
+  // BENCH_SWAP=256M: a swap file too (65,535 slots for the swap grid to draw and count).
+  if (const char* swap = std::getenv("BENCH_SWAP")) app.exec(std::string("config swap ") + swap);
   for (int i = 0; i < vmas; ++i) {
     char line[160];
     const uint64_t addr = 0x100000000ULL + static_cast<uint64_t>(i) * 0x1000;
@@ -92,7 +95,7 @@ int main(int argc, char** argv) {
   report("first frame after a store", after);
   app.set_layout(vmplay::web::Layout::Compact);
   io.DisplaySize = ImVec2(640, 420);
-  for (const char* v : {"vmas", "pagetables", "frames", "timeline", "processes", "files", "stats"}) {
+  for (const char* v : {"vmas", "pagetables", "frames", "swap", "timeline", "processes", "files", "stats"}) {
     app.show(v);
     frame(app, 300, 100);
     std::vector<double> ms;

@@ -267,7 +267,10 @@ void Session::run_command(const Stmt& st, Pid pid, Output& out) {
       return refuse(out, "no frame " + w[0] + ": RAM has frames 0 to " + hex(kernel_.phys().total() - 1), word_span(st, 0));
     const Pfn pfn{n};
     const auto mappers = kernel_.mappers(pfn);
-    for (auto& l : describe_frame(kernel_, pfn, &mappers)) text(l);
+    std::vector<std::string> lines = describe_frame(kernel_, pfn, &mappers);
+    std::vector<std::string> reclaim = describe_frame_reclaim(kernel_, pfn);
+    lines.insert(lines.begin() + 3, reclaim.begin(), reclaim.end());  // after the flags
+    for (auto& l : lines) text(l);
     const PageData& data = kernel_.phys().frame(pfn).data;
     text(data.empty() ? "contents: all zeros (never written)" : "contents:");
     if (!data.empty())

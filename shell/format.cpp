@@ -609,6 +609,8 @@ std::vector<std::string> describe_frame(const engine::Kernel& k, engine::Pfn pfn
       {engine::PG_lru, "lru"},           {engine::PG_swapbacked, "swapbacked"}, {engine::PG_pagetable, "pagetable"},
       {engine::PG_zero, "zero"},         {engine::PG_mlocked, "mlocked"},   {engine::PG_reserved, "reserved"},
       {engine::PG_anon_exclusive, "anon_exclusive"}, {engine::PG_uptodate, "uptodate"},
+      {engine::PG_swapcache, "swapcache"}, {engine::PG_unevictable, "unevictable"},
+      {engine::PG_workingset, "workingset"}, {engine::PG_reclaim, "reclaim"},
   };
   std::string flags;
   for (const auto& fl : kFlags)
@@ -626,6 +628,18 @@ std::vector<std::string> describe_frame(const engine::Kernel& k, engine::Pfn pfn
       }
     }
   }
+  return out;
+}
+
+std::vector<std::string> describe_frame_reclaim(const engine::Kernel& k, engine::Pfn pfn) {
+  std::vector<std::string> out;
+  const Frame& f = k.phys().frame(pfn);
+  if (f.lru != engine::LruList::None) {
+    uint64_t age = k.lru_position(pfn);  // walks the list: once per command, not per frame
+    out.push_back(std::string("on the ") + engine::lru_list_name(f.lru) + " list, " +
+                  (age == 0 ? "at the tail (reclaim looks at it next)" : std::to_string(age) + " from the tail"));
+  }
+  if (f.flags & engine::PG_swapcache) out.push_back("in the swap cache for swap slot " + std::to_string(f.swap));
   return out;
 }
 

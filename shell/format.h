@@ -44,6 +44,8 @@ std::string format_pagemap_entry(uint64_t addr, uint64_t entry, bool mapped);
 
 // What a frame is, in a few lines: its number and physical address, who owns it and
 // why, refcount/mapcount/flags, and (with `mappers`) every pid and address mapping it.
+// Where a frame stands for reclaim: its LRU list and place from the tail, its swap slot.
+std::vector<std::string> describe_frame_reclaim(const engine::Kernel& k, engine::Pfn pfn);
 std::vector<std::string> describe_frame(const engine::Kernel& k, engine::Pfn pfn,
                                         const std::vector<engine::Kernel::Mapper>* mappers);
 // A page as `hexdump -C` prints it, addresses from `base`: identical lines after the

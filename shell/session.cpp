@@ -1220,6 +1220,13 @@ void Session::run_walk(const Stmt& st, Pid pid, Output& out) {
     add(b.nx, "NX"); add(b.protnone, "PROT_NONE");
     if (s.entry == 0) {
       line += "empty: the walk ends here";
+    } else if (s.level == PtLevel::PTE && is_swap_pte(s.entry)) {
+      // Not present: the page is in swap; the entry names the slot (Linux's encoding).
+      uint64_t slot = pte_swp_offset(s.entry);
+      line += "swap entry: type " + std::to_string(pte_swp_type(s.entry)) + ", offset " + std::to_string(slot) +
+              ((s.entry & _PAGE_SWP_EXCLUSIVE) ? " (exclusive)" : "");
+      const SwapArea& sw = kernel_.swap();
+      if (sw.valid(slot) && sw.slot(slot).cache != kNoFrame) line += ", in the swap cache as frame " + hex(sw.slot(slot).cache);
     } else {
       int level = static_cast<int>(s.level);
       line += bits + "  -> " + kChild[level] + " " + hex(b.pfn.value);

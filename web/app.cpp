@@ -51,11 +51,18 @@ std::string App::ui_json() const {
   j += ",\"pagetables\":" + pagetables_ui_json(pagetables_);
   j += ",\"processes\":" + processes_ui_json(processes_);
   j += ",\"files\":" + files_ui_json(files_);
+  j += ",\"swap\":" + swap_ui_json(swap_, session_.kernel());
   const shell::TimelineEntry& now = session_.timeline()[session_.timeline_pos()];
+  const StepCounts c = step_counts(session_.timeline(), session_.timeline_pos());
   j += ",\"timeline\":{\"pos\":" + std::to_string(session_.timeline_pos()) +
        ",\"steps\":" + std::to_string(session_.timeline().size()) + ",\"faults\":{\"minor\":" +
        std::to_string(now.faults_minor) + ",\"major\":" + std::to_string(now.faults_major) + ",\"cow\":" +
        std::to_string(now.faults_cow) + "}}";
+  // What the current step did, as its timeline row sums it up.
+  j += ",\"step\":{\"swapped_out\":" + std::to_string(c.swap_out) + ",\"swapped_in\":" + std::to_string(c.swap_in) +
+       ",\"reclaimed\":" + std::to_string(c.reclaimed) + ",\"paged_out\":" + std::to_string(c.paged_out) +
+       ",\"oom_kills\":" + std::to_string(c.oom_kills) + ",\"summary\":\"" + shell::json_escape(step_summary(c)) +
+       "\"}";
   j += ",\"script\":{\"pos\":" + std::to_string(queue_next_) + ",\"lines\":" + std::to_string(queue_.size()) +
        "},\"theme\":\"" + (light_ ? "light" : "dark") + "\"";
   j += ",\"targets\":{";
@@ -99,6 +106,9 @@ void App::after_exec() {
       case EventKind::PageCacheAdd:
       case EventKind::PageCacheRemove:
       case EventKind::Writeback:
+      case EventKind::SwapOut:
+      case EventKind::SwapCacheDrop:
+      case EventKind::LazyFreed:
         touch(e.pfn);
         break;
       case EventKind::Fault:
@@ -143,8 +153,11 @@ void App::begin_frame() {
   hl_.shown_vma_start = hl_.hover_vma_start;
   hl_.shown_frame = hl_.hover_frame;
   hl_.shown_pfn = hl_.hover_pfn;
+  hl_.shown_slot = hl_.hover_slot;
+  hl_.shown_swap_slot = hl_.hover_swap_slot;
   hl_.hover_vma = false;
   hl_.hover_frame = false;
+  hl_.hover_slot = false;
   update_frames_of_vma();
 }
 
@@ -171,16 +184,15 @@ void App::update_frames_of_vma() {
   }
 }
 
-namespace {
-
-constexpr View kAllViews[kViewCount] = {View::AddressSpace, View::PageTables, View::Frames, View::Timeline,
-                                        View::Processes,    View::Files,      View::Stats};
+const View kAllViews[kViewCount] = {View::AddressSpace, View::PageTables, View::Frames, View::Swap,
+                                    View::Timeline,     View::Processes,  View::Files,  View::Stats};
 
 const char* view_title(View v) {
   switch (v) {
     case View::AddressSpace: return "Address space";
     case View::PageTables: return "Page tables";
     case View::Frames: return "Frames";
+    case View::Swap: return "Swap";
     case View::Timeline: return "Timeline";
     case View::Processes: return "Processes";
     case View::Files: return "Files";
@@ -188,6 +200,11 @@ const char* view_title(View v) {
   }
   return "?";
 }
+
+namespace {
+
+// The views that share the full layout's lower-left window as tabs.
+constexpr View kLowerLeft[] = {View::Timeline, View::Processes, View::Files, View::Stats, View::Swap};
 
 constexpr ImGuiWindowFlags kFixed = ImGuiWindowFlags_NoMove | ImGuiWindowFlags_NoResize | ImGuiWindowFlags_NoCollapse |
                                     ImGuiWindowFlags_NoSavedSettings | ImGuiWindowFlags_NoBringToFrontOnFocus;
@@ -199,6 +216,7 @@ const char* view_name(View v) {
     case View::AddressSpace: return "vmas";
     case View::PageTables: return "pagetables";
     case View::Frames: return "frames";
+    case View::Swap: return "swap";
     case View::Timeline: return "timeline";
     case View::Processes: return "processes";
     case View::Files: return "files";
@@ -392,11 +410,16 @@ bool App::show(std::string_view name) {
   for (View v : kAllViews) {
     if (name != view_name(v)) continue;
     front_[0] = v;
-    if (v == View::Timeline || v == View::Processes || v == View::Files || v == View::Stats) front_[1] = v;
+    if (std::find(std::begin(kLowerLeft), std::end(kLowerLeft), v) != std::end(kLowerLeft)) front_[1] = v;
     front_request_ = true;
     return true;
   }
   return false;
+}
+
+bool App::tabbed(View v) const {
+  if (!view_allowed(v)) return false;
+  return compact_ || std::find(std::begin(kLowerLeft), std::end(kLowerLeft), v) != std::end(kLowerLeft);
 }
 
 void App::mark(std::string name) {
@@ -460,6 +483,7 @@ void App::draw_view(View v, PanelContext& ctx) {
     case View::AddressSpace: draw_vmas(vmas_, ctx); break;
     case View::PageTables: draw_pagetables(pagetables_, ctx); break;
     case View::Frames: draw_frames(frames_, ctx); break;
+    case View::Swap: draw_swap(swap_, ctx); break;
     case View::Timeline: draw_timeline(timeline_, ctx); break;
     case View::Processes: draw_processes(processes_, ctx); break;
     case View::Files: draw_files(files_, ctx); break;
@@ -472,11 +496,14 @@ void App::draw(float width, float height) {
   PanelContext ctx{session_, hl_, view_pid(), *this};
   compact_ = layout_ == Layout::Compact || panels_set_ ||
              (layout_ == Layout::Auto && (width < kFullWidth || height < kFullHeight));
+  // Taken before drawing: a show() from a panel drawn below the tabs (the View menu)
+  // is for the next frame's tabs, not dropped with this one's.
+  front_now_ = front_request_;
+  front_request_ = false;
   if (compact_)
     draw_compact(width, height, ctx);
   else
     draw_full(width, height, ctx);
-  front_request_ = false;
   shown_targets_.swap(targets_);
   targets_.clear();
 }
@@ -507,8 +534,8 @@ void App::draw_full(float width, float height, PanelContext& ctx) {
   if (ImGui::Begin("###lowerleft", nullptr, kFixed | ImGuiWindowFlags_NoTitleBar)) {
     if (ImGui::BeginTabBar("lowerleft")) {
       const View wanted = front_[1];
-      for (View v : {View::Timeline, View::Processes, View::Files, View::Stats}) {
-        const ImGuiTabItemFlags f = front_request_ && wanted == v ? ImGuiTabItemFlags_SetSelected : 0;
+      for (View v : kLowerLeft) {
+        const ImGuiTabItemFlags f = front_now_ && wanted == v ? ImGuiTabItemFlags_SetSelected : 0;
         const bool open = ImGui::BeginTabItem(view_title(v), nullptr, f);
         mark(std::string("tab ") + view_name(v));
         if (open) {
@@ -557,7 +584,7 @@ void App::draw_compact(float width, float height, PanelContext& ctx) {
         const View wanted = front_[0];
         for (View v : kAllViews) {
           if (!view_allowed(v)) continue;
-          const ImGuiTabItemFlags f = front_request_ && wanted == v ? ImGuiTabItemFlags_SetSelected : 0;
+          const ImGuiTabItemFlags f = front_now_ && wanted == v ? ImGuiTabItemFlags_SetSelected : 0;
           char label[64];
           if (v == View::AddressSpace)
             std::snprintf(label, sizeof label, "Address space (pid %d)###%s", ctx.pid, view_name(v));

@@ -16,6 +16,7 @@
 #include "web/panel_frames.h"
 #include "web/panel_pagetables.h"
 #include "web/panel_procs.h"
+#include "web/panel_swap.h"
 #include "web/panel_timeline.h"
 #include "web/panel_vmas.h"
 
@@ -42,12 +43,16 @@ struct Highlight {
   uint64_t hover_vma_start = 0;
   bool hover_frame = false;
   uint64_t hover_pfn = 0;
+  bool hover_slot = false;  // a swap slot (the swap grid, or a swap PTE)
+  uint64_t hover_swap_slot = 0;
 
   // ---- hover as shown this frame (last frame's writes) ----
   bool shown_vma = false;
   uint64_t shown_vma_start = 0;
   bool shown_frame = false;
   uint64_t shown_pfn = 0;
+  bool shown_slot = false;
+  uint64_t shown_swap_slot = 0;
 
   // Frames mapped by the shown VMA (per pfn), cached: rebuilt only when the hovered VMA
   // or the session changes, so hovering does not allocate every frame.
@@ -58,9 +63,11 @@ struct Highlight {
 };
 
 // The views a panel window can show; in the compact layout they share one tabbed window.
-enum class View : uint8_t { AddressSpace, PageTables, Frames, Timeline, Processes, Files, Stats };
-constexpr int kViewCount = 7;
-const char* view_name(View v);  // "vmas", "pagetables", ... (window.vmplay.show)
+enum class View : uint8_t { AddressSpace, PageTables, Frames, Swap, Timeline, Processes, Files, Stats };
+constexpr int kViewCount = 8;
+const char* view_name(View v);   // "vmas", "pagetables", ... (window.vmplay.show)
+const char* view_title(View v);  // "Address space", ... (tabs, the View menu)
+extern const View kAllViews[kViewCount];
 
 enum class Layout : uint8_t { Auto, Full, Compact };
 
@@ -91,6 +98,9 @@ class App {
   bool compact() const { return compact_; }  // as laid out last frame
   // Brings a view to the front (its tab, in the compact layout). False: no such view.
   bool show(std::string_view name);
+  // Whether the view is a tab the View menu can bring to the front (not always on screen
+  // in this layout, nor left out by panels=).
+  bool tabbed(View v) const;
   // ---- embedding ----
   // Runs or queues a script. Returns false (with a console message) past the limits.
   static constexpr size_t kMaxScriptLines = 10000, kMaxScriptBytes = size_t{1} << 20;
@@ -166,12 +176,14 @@ class App {
   PageTablePanel pagetables_;
   ProcessPanel processes_;
   FilesPanel files_;
+  SwapPanel swap_;
   TimelinePanel timeline_;
   StatsPanel stats_;
   Layout layout_ = Layout::Auto;
   bool compact_ = false;
   View front_[2] = {View::AddressSpace, View::Timeline};  // the selected tab: compact, full's lower-left
   bool front_request_ = false;  // select front_ on the next frame
+  bool front_now_ = false;      // ... taken by this frame's tabs
   std::vector<double> frame_ms_;  // a ring of the last kPerfFrames frame times
   double view_ms_[kViewCount + 1] = {};   // per view (and the shell): the slowest recent frame
   void timed_view(View v, PanelContext& ctx);

@@ -267,6 +267,8 @@ static void draw_menu_bar(ConsolePanel& p, PanelContext& ctx) {
     ctx.app.mark("item Processes");
     if (ImGui::MenuItem("Memory use", "free")) run = "free";
     ctx.app.mark("item Memory use");
+    if (ImGui::MenuItem("Reclaim and swap counters", "cat /proc/vmstat")) run = "cat /proc/vmstat";
+    ctx.app.mark("item Reclaim and swap counters");
     if (ImGui::MenuItem("Address space", "cat /proc/self/maps")) run = "cat /proc/self/maps";
     ctx.app.mark("item Address space");
     ImGui::Separator();
@@ -292,6 +294,13 @@ static void draw_menu_bar(ConsolePanel& p, PanelContext& ctx) {
     if (ImGui::MenuItem("Compact layout (small windows)", nullptr, l == Layout::Compact))
       ctx.app.set_layout(Layout::Compact);
     ctx.app.mark("item Compact layout (small windows)");
+    ImGui::Separator();
+    // The views that share a window as tabs, brought to the front (as vmplay.show does).
+    for (View v : kAllViews) {
+      if (!ctx.app.tabbed(v)) continue;
+      if (ImGui::MenuItem(view_title(v))) ctx.app.show(view_name(v));
+      ctx.app.mark(std::string("item view ") + view_name(v));
+    }
     ImGui::EndMenu();
   }
   const bool open_help = ImGui::BeginMenu("Help");

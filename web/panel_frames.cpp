@@ -16,6 +16,7 @@ namespace {
 
 using engine::Frame;
 using engine::FrameOwner;
+using engine::LruList;
 
 // Counted per owner value; sized past the enum so a new owner kind cannot overflow it.
 constexpr size_t kOwnerSlots = 16;
@@ -62,6 +63,86 @@ void legend_item(ImU32 fill, ImU32 outline, const char* label, uint64_t count, b
 
 constexpr ImU32 kDirty = IM_COL32(255, 140, 40, 255);
 constexpr ImU32 kReferenced = IM_COL32(255, 255, 255, 230);
+constexpr ImU32 kSwapCache = IM_COL32(60, 176, 186, 255);  // the swap grid's teal
+
+// The band along a user frame's bottom edge names its LRU list: white on the active
+// lists, near-black on the inactive ones (reclaim takes from their tails), red on the
+// unevictable one. Anon or file shows in the fill, so three bands name all five lists.
+constexpr ImU32 kLruActive = IM_COL32(250, 250, 250, 255);
+constexpr ImU32 kLruInactive = IM_COL32(20, 22, 28, 255);
+constexpr ImU32 kLruUnevictable = IM_COL32(235, 60, 60, 255);
+constexpr LruList kLists[] = {LruList::InactiveAnon, LruList::ActiveAnon, LruList::InactiveFile, LruList::ActiveFile,
+                              LruList::Unevictable};
+
+ImU32 lru_band(LruList l) {
+  switch (l) {
+    case LruList::ActiveAnon:
+    case LruList::ActiveFile: return kLruActive;
+    case LruList::InactiveAnon:
+    case LruList::InactiveFile: return kLruInactive;
+    case LruList::Unevictable: return kLruUnevictable;
+    case LruList::None: break;
+  }
+  return 0;
+}
+
+const char* lru_words(LruList l) {
+  switch (l) {
+    case LruList::InactiveAnon: return "inactive anon";
+    case LruList::ActiveAnon: return "active anon";
+    case LruList::InactiveFile: return "inactive file";
+    case LruList::ActiveFile: return "active file";
+    case LruList::Unevictable: return "unevictable";
+    case LruList::None: break;
+  }
+  return "no";
+}
+
+bool file_list(LruList l) { return l == LruList::InactiveFile || l == LruList::ActiveFile; }
+
+// Draws the band on a cell from a to b; returns the y above it (where the referenced
+// dot goes). Inset by a pixel when the cell has room, so a dark band reads as a band
+// and not as the gap below the cell.
+float draw_band(ImDrawList* dl, ImVec2 a, ImVec2 b, LruList l) {
+  const float s = b.x - a.x;
+  const float inset = s >= 6.0f ? 1.0f : 0.0f;
+  const float h = std::max(2.0f, std::floor(s * 0.22f));
+  dl->AddRectFilled(ImVec2(a.x + inset, b.y - inset - h), ImVec2(b.x - inset, b.y - inset), lru_band(l));
+  return b.y - inset - h;
+}
+
+std::string ordinal(uint64_t n) {
+  const char* suffix = n % 100 >= 11 && n % 100 <= 13 ? "th" : n % 10 == 1 ? "st" : n % 10 == 2 ? "nd" : n % 10 == 3 ? "rd" : "th";
+  return std::to_string(n) + suffix;
+}
+
+// Where a frame stands on its LRU list, and what that means for reclaim.
+std::string lru_text(const engine::Kernel& k, const Frame& f, uint64_t age) {
+  if (f.lru == LruList::None) {
+    if (f.owner == FrameOwner::Anon || f.owner == FrameOwner::File || f.owner == FrameOwner::Shmem)
+      return "on no LRU list (taken off one for the moment)";
+    return "";
+  }
+  if (f.lru == LruList::Unevictable) return "unevictable list (mlocked): reclaim never takes it";
+  const uint64_t len = k.phys().lru_size(f.lru);
+  std::string s = std::string(lru_words(f.lru)) + ", ";
+  if (age == 0)
+    s += "at the tail";
+  else if (age + 1 == len)
+    s += "at the head, " + ordinal(age + 1) + " from the tail";
+  else
+    s += ordinal(age + 1) + " from the tail";
+  s += " (of " + std::to_string(len) + ")";
+  if (f.lru == LruList::ActiveAnon || f.lru == LruList::ActiveFile)
+    s += ": pages move from this tail to the inactive list when that one runs short";
+  else if (!file_list(f.lru) && k.swap().total() == 0)
+    s += ": no swap, so reclaim leaves anonymous pages alone";
+  else if (age == 0)
+    s += ": reclaimed next";
+  else
+    s += ": reclaim looks at " + std::to_string(age) + (age == 1 ? " page" : " pages") + " before it";
+  return s;
+}
 
 // Rebuilds the reverse map and the PTE bits per frame once per command.
 void update_rmap(FramePanel& p, const engine::Kernel& k, uint64_t generation, App& app) {
@@ -94,23 +175,68 @@ void update_rmap(FramePanel& p, const engine::Kernel& k, uint64_t generation, Ap
   for (const Found& f : found) p.rmap[next[static_cast<size_t>(f.pfn)]++] = f.m;
 }
 
+// Every frame's age on its LRU list, for the tooltip: each list walked once from its
+// tail (Kernel::lru_position walks per frame), on the first hover after a command.
+void update_ages(FramePanel& p, const engine::Kernel& k, uint64_t generation) {
+  if (p.age_gen == generation) return;
+  p.age_gen = generation;
+  const engine::PhysMem& mem = k.phys();
+  const size_t n = static_cast<size_t>(mem.total());
+  p.lru_age.assign(n, 0);
+  for (LruList l : kLists) {
+    uint32_t age = 0;
+    for (auto at = mem.lru_tail(l); at; at = mem.lru_prev(*at))
+      if (at->value < n) p.lru_age[static_cast<size_t>(at->value)] = age++;
+  }
+}
+
 std::vector<engine::Kernel::Mapper> mappers_of(const FramePanel& p, uint64_t pfn) {
   if (pfn + 1 >= p.rmap_begin.size()) return {};
   return {p.rmap.begin() + p.rmap_begin[static_cast<size_t>(pfn)], p.rmap.begin() + p.rmap_begin[static_cast<size_t>(pfn) + 1]};
 }
 
-void frame_tooltip(FramePanel& p, const engine::Kernel& k, uint64_t pfn) {
+// A cell with its LRU band, as the grid draws it, then SameLine.
+void legend_band(LruList l, FrameOwner owner) {
+  const float s = std::floor(ImGui::GetTextLineHeight() * 0.8f);
+  const ImVec2 pos = ImGui::GetCursorScreenPos();
+  const float y = pos.y + std::floor((ImGui::GetTextLineHeight() - s) * 0.5f);
+  ImDrawList* dl = ImGui::GetWindowDrawList();
+  dl->AddRectFilled(ImVec2(pos.x, y), ImVec2(pos.x + s, y + s), owner_colour(owner));
+  draw_band(dl, ImVec2(pos.x, y), ImVec2(pos.x + s, y + s), l);
+  ImGui::Dummy(ImVec2(s, s));
+  ImGui::SameLine(0.0f, 4.0f);
+}
+
+void frame_tooltip(FramePanel& p, const engine::Kernel& k, uint64_t pfn, uint64_t generation, bool light) {
+  update_ages(p, k, generation);
   auto mappers = mappers_of(p, pfn);
   p.hovered_mappers = mappers.size();
   // A frame mapped hundreds of times (the zero page after a big read) lists the first few.
   constexpr size_t kShown = 12;
   const size_t all = mappers.size();
   if (all > kShown) mappers.resize(kShown);
+  const Frame& f = k.phys().frame(engine::Pfn{pfn});
+  p.hovered_lru = lru_text(k, f, pfn < p.lru_age.size() ? p.lru_age[static_cast<size_t>(pfn)] : 0);
+  const bool swapcache = f.flags & engine::PG_swapcache;
+  p.hovered_slot = swapcache ? static_cast<int64_t>(f.swap) : -1;
   ImGui::BeginTooltip();
   auto lines = shell::describe_frame(k, engine::Pfn{pfn}, &mappers);
   for (size_t i = 0; i < lines.size(); ++i) {
     if (i == 1) ImGui::Separator();
     ImGui::TextUnformatted(lines[i].c_str());
+    // What reclaim will do with it, under the flags and before the mappings.
+    if (i != 2) continue;
+    if (!p.hovered_lru.empty()) {
+      legend_band(f.lru, f.owner);
+      ImGui::TextUnformatted(p.hovered_lru.c_str());
+    }
+    if (swapcache) {
+      // The swap grid's teal, darker on the light theme's white.
+      const ImVec4 teal = light ? ImVec4(0.14f, 0.45f, 0.48f, 1.0f) : ImVec4(0.35f, 0.80f, 0.84f, 1.0f);
+      ImGui::TextColored(teal, "in the swap cache: swap slot %u holds a copy", f.swap);
+      ImGui::TextDisabled("  %s", f.flags & engine::PG_dirty ? "dirty since: reclaim writes the slot again"
+                                                            : "clean: reclaim can drop it without writing");
+    }
   }
   if (all > kShown) ImGui::TextDisabled("  ... and %zu more", all - kShown);
   const uint8_t bits = pfn < p.pte_bits.size() ? p.pte_bits[static_cast<size_t>(pfn)] : 0;
@@ -120,7 +246,10 @@ void frame_tooltip(FramePanel& p, const engine::Kernel& k, uint64_t pfn) {
   ImGui::EndTooltip();
 }
 
-void legend_mark(ImU32 col, bool corner, const char* label) {
+// The marks a cell can carry besides its fill, as legend_mark draws them.
+enum class Mark : uint8_t { Corner, Dot, Stripe };
+
+void legend_mark(ImU32 col, Mark mark, const char* label) {
   const float s = ImGui::GetTextLineHeight() * 0.75f;
   const float w = s + 4.0f + ImGui::CalcTextSize(label).x;
   if (ImGui::GetCursorPosX() + w > ImGui::GetContentRegionMax().x) ImGui::NewLine();
@@ -129,10 +258,17 @@ void legend_mark(ImU32 col, bool corner, const char* label) {
   ImDrawList* dl = ImGui::GetWindowDrawList();
   dl->AddRectFilled(ImVec2(pos.x, y), ImVec2(pos.x + s, y + s), owner_colour(FrameOwner::Anon));
   const float m = std::floor(s * 0.45f);
-  if (corner)
-    dl->AddTriangleFilled(ImVec2(pos.x + s - m, y), ImVec2(pos.x + s, y), ImVec2(pos.x + s, y + m), col);
-  else
-    dl->AddRectFilled(ImVec2(pos.x + 1, y + s - 1 - m * 0.6f), ImVec2(pos.x + 1 + m * 0.6f, y + s - 1), col);
+  switch (mark) {
+    case Mark::Corner:
+      dl->AddTriangleFilled(ImVec2(pos.x + s - m, y), ImVec2(pos.x + s, y), ImVec2(pos.x + s, y + m), col);
+      break;
+    case Mark::Dot:
+      dl->AddRectFilled(ImVec2(pos.x + 1, y + s - 1 - m * 0.6f), ImVec2(pos.x + 1 + m * 0.6f, y + s - 1), col);
+      break;
+    case Mark::Stripe:
+      dl->AddRectFilled(ImVec2(pos.x, y), ImVec2(pos.x + std::max(2.0f, std::floor(s * 0.25f)), y + s), col);
+      break;
+  }
   ImGui::Dummy(ImVec2(s, s));
   ImGui::SameLine(0.0f, 4.0f);
   ImGui::TextUnformatted(label);
@@ -144,6 +280,55 @@ void legend_text(const char* label, const char* tip) {
   if (ImGui::GetCursorPosX() + w > ImGui::GetContentRegionMax().x) ImGui::NewLine();
   ImGui::TextDisabled("%s", label);
   if (ImGui::IsItemHovered()) ImGui::SetTooltip("%s", tip);
+  ImGui::SameLine(0.0f, 14.0f);
+}
+
+constexpr const char* kBandsTip =
+    "The band along a frame's bottom edge is the LRU list it is on (mm/vmscan.c):\n"
+    "  white: active (used again recently), black: inactive, red: unevictable (mlocked).\n"
+    "Anonymous pages (green) and page cache (blue) have a pair of lists each. New pages\n"
+    "join the head of a list; reclaim takes pages from the tail of an inactive list,\n"
+    "giving a second chance to those referenced since. Hover a frame for its place.";
+
+// One LRU list in the legend: a cell of that list as the grid draws it, and its length.
+void legend_lru(LruList l, uint64_t count) {
+  char text[48];
+  std::snprintf(text, sizeof text, "%s %" PRIu64, lru_words(l), count);
+  const float w = ImGui::GetTextLineHeight() + 4.0f + ImGui::CalcTextSize(text).x;
+  if (ImGui::GetCursorPosX() + w > ImGui::GetContentRegionMax().x) ImGui::NewLine();
+  ImGui::BeginGroup();
+  legend_band(l, file_list(l) ? FrameOwner::File : FrameOwner::Anon);
+  ImGui::TextUnformatted(text);
+  ImGui::EndGroup();
+  if (ImGui::IsItemHovered()) ImGui::SetTooltip("%s", kBandsTip);
+  ImGui::SameLine(0.0f, 14.0f);
+}
+
+// Free frames against the zone's watermarks: kswapd wakes below low and reclaims until
+// free is back above high; below min an allocation reclaims by itself (direct reclaim).
+void legend_watermarks(uint64_t free, const engine::Watermarks& w) {
+  char text[96];
+  ImVec4 col = ImGui::GetStyleColorVec4(ImGuiCol_TextDisabled);
+  if (free < w.min) {
+    std::snprintf(text, sizeof text, "free %" PRIu64 " < min %" PRIu64 ": direct reclaim", free, w.min);
+    col = ImVec4(0.95f, 0.35f, 0.30f, 1.0f);
+  } else if (free < w.low) {
+    std::snprintf(text, sizeof text, "free %" PRIu64 " < low %" PRIu64 ": kswapd reclaims", free, w.low);
+    col = ImVec4(0.95f, 0.62f, 0.20f, 1.0f);
+  } else if (free < w.high) {
+    std::snprintf(text, sizeof text, "free %" PRIu64 " < high %" PRIu64, free, w.high);
+  } else {
+    std::snprintf(text, sizeof text, "free %" PRIu64 " >= high %" PRIu64, free, w.high);
+  }
+  if (ImGui::GetCursorPosX() + ImGui::CalcTextSize(text).x > ImGui::GetContentRegionMax().x) ImGui::NewLine();
+  ImGui::TextColored(col, "%s", text);
+  if (ImGui::IsItemHovered())
+    ImGui::SetTooltip("Free frames %" PRIu64 " against the watermarks (pages): min %" PRIu64 ", low %" PRIu64
+                      ", high %" PRIu64 ".\n"
+                      "Below low, kswapd wakes and reclaims until free is above high again.\n"
+                      "Below min, an allocation reclaims by itself first (direct reclaim);\n"
+                      "when nothing can be reclaimed, the OOM killer picks a process.",
+                      free, w.min, w.low, w.high);
   ImGui::SameLine(0.0f, 14.0f);
 }
 
@@ -184,6 +369,39 @@ void draw_dump(FramePanel& p, const engine::Kernel& k, uint64_t generation) {
 
 }  // namespace
 
+GridShape pick_grid(uint64_t n, float avail_w, float avail_h, float label_w, float min_cell, float max_cell) {
+  const float grid_w = std::max(avail_w - label_w - ImGui::GetStyle().ScrollbarSize, 16.0f);
+  GridShape g;
+  g.cols = 16;
+  for (uint64_t cols = 16; cols <= 256; cols *= 2) {
+    float cell = std::min(std::floor(grid_w / static_cast<float>(cols)), max_cell);
+    if (cell < min_cell) break;
+    const uint64_t rows = (n + cols - 1) / cols;
+    cell = std::min(cell, std::floor(avail_h / static_cast<float>(rows)));
+    if (cell >= min_cell && cell > g.cell) {
+      g.cell = cell;
+      g.cols = cols;
+    }
+  }
+  if (g.cell == 0.0f) {
+    // Too many cells to fit: keep them readable and scroll. Widest row that fits.
+    g.cell = min_cell;
+    g.cols = 16;
+    while (g.cols * 2 <= 256 && static_cast<float>(g.cols * 2) * g.cell <= grid_w) g.cols *= 2;
+  }
+  g.rows = (n + g.cols - 1) / g.cols;
+  g.gap = g.cell >= 10.0f ? 2.0f : 1.0f;
+  g.label_every = std::max(1, static_cast<int>(std::ceil(ImGui::GetTextLineHeight() / g.cell)));
+  return g;
+}
+
+void cell_count(float x, float y, float cell, uint32_t count) {
+  char rc[8];
+  std::snprintf(rc, sizeof rc, "%u", std::min(count, 99u));
+  ImGui::GetWindowDrawList()->AddText(ImGui::GetFont(), std::floor(cell * 0.62f), ImVec2(x + 2.0f, y),
+                                      IM_COL32(20, 20, 24, 255), rc);
+}
+
 uint32_t owner_colour(FrameOwner o) {
   switch (o) {
     case FrameOwner::Free: return IM_COL32(52, 56, 66, 255);
@@ -221,19 +439,31 @@ void draw_frames(FramePanel& p, PanelContext& ctx) {
     first = false;
   }
   ImGui::NewLine();
+  // ---- free memory against the watermarks, and the LRU lists ----
+  p.free_frames = k.phys().free_count();
+  p.watermarks = k.watermarks();
+  legend_watermarks(p.free_frames, p.watermarks);
+  for (LruList l : kLists) {
+    const uint64_t c = p.lru_count[static_cast<size_t>(l)] = k.phys().lru_size(l);
+    if (c) legend_lru(l, c);
+  }
+  ImGui::NewLine();
   if (ImGui::GetContentRegionAvail().y >= 300.0f) {
     legend_item(owner_colour(FrameOwner::Free), kTouched, "changed by the last command", 0, false, true);
     legend_item(owner_colour(FrameOwner::Free), kOfVma, "mapped by the hovered VMA or PTE", 0, false, false);
-    legend_mark(kDirty, true, "dirty");
-    legend_mark(kReferenced, false, "referenced (a PTE's Accessed bit)");
+    legend_mark(kDirty, Mark::Corner, "dirty");
+    legend_mark(kReferenced, Mark::Dot, "referenced (a PTE's Accessed bit)");
+    if (k.swap().total()) legend_mark(kSwapCache, Mark::Stripe, "in the swap cache");
     legend_text("2+ refcount", "a number on a frame is its refcount when more than one holds it (shared, COW)");
   } else {
     // Small panels: the marks explained on demand, so the grid keeps its room.
     legend_text("outlines and marks (?)",
                 "yellow outline: changed by the last command\n"
-                "blue outline: mapped by the hovered VMA or PTE\n"
+                "blue outline: mapped by the hovered VMA or PTE (or held by the hovered swap slot)\n"
                 "orange corner: dirty    white dot: referenced (a PTE's Accessed bit)\n"
-                "a number: the refcount, when more than one holds the frame (shared, COW)");
+                "teal stripe on the left: in the swap cache (a copy is in a swap slot)\n"
+                "a number: the refcount, when more than one holds the frame (shared, COW)\n"
+                "a band along the bottom: the LRU list (white active, black inactive, red unevictable)");
   }
   ImGui::NewLine();
   ImGui::Spacing();
@@ -243,34 +473,14 @@ void draw_frames(FramePanel& p, PanelContext& ctx) {
   if (!dump) p.selected = -1;
   const float dump_h = dump ? std::floor(ImGui::GetContentRegionAvail().y * 0.42f) : 0.0f;
 
-  // ---- pick the grid: a power-of-two row length so row labels read as round pfns ----
   const float label_w = ImGui::CalcTextSize("0x00000 ").x;
   const ImVec2 avail = ImGui::GetContentRegionAvail();
-  const float grid_w = std::max(avail.x - label_w - ImGui::GetStyle().ScrollbarSize, 16.0f);
-  int best_cols = 16;
-  float best_cell = 0.0f;
-  for (int cols = 16; cols <= 256; cols *= 2) {
-    float cell = std::min(std::floor(grid_w / static_cast<float>(cols)), p.max_cell);
-    if (cell < p.min_cell) break;
-    const uint64_t rows = (n + static_cast<uint64_t>(cols) - 1) / static_cast<uint64_t>(cols);
-    const float fit_h = std::floor(avail.y / static_cast<float>(rows));
-    cell = std::min(cell, fit_h);
-    if (cell >= p.min_cell && cell > best_cell) {
-      best_cell = cell;
-      best_cols = cols;
-    }
-  }
-  if (best_cell == 0.0f) {
-    // Too many frames to fit: keep cells readable and scroll. Widest row that fits.
-    best_cell = p.min_cell;
-    best_cols = 16;
-    while (best_cols * 2 <= 256 && static_cast<float>(best_cols * 2) * best_cell <= grid_w) best_cols *= 2;
-  }
-  const float cell = best_cell;
-  const uint64_t cols = static_cast<uint64_t>(best_cols);
-  const uint64_t rows = (n + cols - 1) / cols;
-  const float gap = cell >= 10.0f ? 2.0f : 1.0f;
-  const int label_every = std::max(1, static_cast<int>(std::ceil(ImGui::GetTextLineHeight() / cell)));
+  const GridShape shape = pick_grid(n, avail.x, avail.y, label_w, p.min_cell, p.max_cell);
+  const float cell = shape.cell;
+  const uint64_t cols = shape.cols;
+  const uint64_t rows = shape.rows;
+  const float gap = shape.gap;
+  const int label_every = shape.label_every;
 
   if (!ImGui::BeginChild("grid", ImVec2(0, -dump_h), false, ImGuiWindowFlags_NoMove)) {
     ImGui::EndChild();
@@ -283,7 +493,7 @@ void draw_frames(FramePanel& p, PanelContext& ctx) {
   const bool hovered_window = ImGui::IsWindowHovered();
   const ImU32 label_col = ImGui::GetColorU32(ImGuiCol_TextDisabled);
   int64_t hovered = -1;
-  p.lit = p.touched = 0;
+  p.lit = p.touched = p.lru_marked = 0;
   p.cell = cell;
   p.cols = cols;
 
@@ -313,18 +523,23 @@ void draw_frames(FramePanel& p, PanelContext& ctx) {
         const Frame& fr = frames[static_cast<size_t>(pfn)];
         const uint8_t bits = pfn < p.pte_bits.size() ? p.pte_bits[static_cast<size_t>(pfn)] : 0;
         const float m = std::max(2.0f, std::floor(cell * 0.35f));
+        float above_band = b.y;  // the referenced dot sits on the band
+        if (fr.lru != LruList::None) {
+          above_band = draw_band(dl, a, b, fr.lru);
+          ++p.lru_marked;
+        }
+        if (fr.flags & engine::PG_swapcache)  // a stripe down the left edge: a copy is in swap
+          dl->AddRectFilled(a, ImVec2(a.x + std::max(1.0f, std::floor((b.x - a.x) * 0.2f)), above_band), kSwapCache);
         if ((fr.flags & engine::PG_dirty) || (bits & 2))  // a corner: dirty
           dl->AddTriangleFilled(ImVec2(b.x - m, a.y), ImVec2(b.x, a.y), ImVec2(b.x, a.y + m), kDirty);
         if ((fr.flags & engine::PG_referenced) || (bits & 1))  // a dot: referenced
-          dl->AddRectFilled(ImVec2(a.x + 1, b.y - 1 - std::max(1.0f, m * 0.5f)),
-                            ImVec2(a.x + 1 + std::max(1.0f, m * 0.5f), b.y - 1), kReferenced);
-        if (fr.refcount > 1 && cell >= 12.0f && fr.owner != FrameOwner::ZeroPage && fr.owner != FrameOwner::Vdso) {
-          char rc[8];
-          std::snprintf(rc, sizeof rc, "%u", std::min(fr.refcount, 99u));
-          const float fs = std::floor(cell * 0.62f);
-          dl->AddText(ImGui::GetFont(), fs, ImVec2(a.x + 2.0f, a.y), IM_COL32(20, 20, 24, 255), rc);
-        }
-        const bool lit = (hl.shown_frame && hl.shown_pfn == pfn) || of_vma;
+          dl->AddRectFilled(ImVec2(a.x + 1, above_band - 1 - std::max(1.0f, m * 0.5f)),
+                            ImVec2(a.x + 1 + std::max(1.0f, m * 0.5f), above_band - 1), kReferenced);
+        if (fr.refcount > 1 && cell >= 12.0f && fr.owner != FrameOwner::ZeroPage && fr.owner != FrameOwner::Vdso)
+          cell_count(a.x, a.y, cell, fr.refcount);
+        // A hovered swap slot (the swap grid, a swap PTE) lights its frame in the swap cache.
+        const bool of_slot = hl.shown_slot && (fr.flags & engine::PG_swapcache) && fr.swap == hl.shown_swap_slot;
+        const bool lit = (hl.shown_frame && hl.shown_pfn == pfn) || of_vma || of_slot;
         p.lit += lit;
         p.touched += touched;
         if (lit)
@@ -345,10 +560,16 @@ void draw_frames(FramePanel& p, PanelContext& ctx) {
   ImGui::PopStyleVar();
 
   p.hovered = hovered;
+  p.hovered_lru.clear();
+  p.hovered_slot = -1;
   if (hovered >= 0) {
     hl.hover_frame = true;
     hl.hover_pfn = static_cast<uint64_t>(hovered);
-    frame_tooltip(p, k, hl.hover_pfn);
+    frame_tooltip(p, k, hl.hover_pfn, hl.generation, ctx.app.light());
+    if (p.hovered_slot >= 0) {
+      hl.hover_slot = true;
+      hl.hover_swap_slot = static_cast<uint64_t>(p.hovered_slot);
+    }
     if (ImGui::IsMouseClicked(ImGuiMouseButton_Left)) {
       // Through the shell, like everything the page does: the log shows it too.
       char line[48];
@@ -368,7 +589,15 @@ std::string frames_ui_json(const FramePanel& p) {
                 static_cast<unsigned long long>(p.cols));
   std::string j = std::string("{") + grid + "\"lit\":" + std::to_string(p.lit) + ",\"touched\":" +
                   std::to_string(p.touched) + ",\"selected\":" + std::to_string(p.selected) + ",\"hovered\":" + std::to_string(p.hovered) +
-                  ",\"hovered_mappers\":" + std::to_string(p.hovered_mappers) + ",\"dump\":[";
+                  ",\"hovered_mappers\":" + std::to_string(p.hovered_mappers) + ",\"hovered_lru\":\"" +
+                  shell::json_escape(p.hovered_lru) + "\",\"hovered_slot\":" + std::to_string(p.hovered_slot) +
+                  ",\"lru_marked\":" + std::to_string(p.lru_marked) + ",\"lru\":{";
+  for (int l = 1; l < engine::kLruLists; ++l)
+    j += std::string(l > 1 ? ",\"" : "\"") + engine::lru_list_name(static_cast<engine::LruList>(l)) +
+         "\":" + std::to_string(p.lru_count[static_cast<size_t>(l)]);
+  j += "},\"free\":" + std::to_string(p.free_frames) + ",\"watermarks\":{\"min\":" +
+       std::to_string(p.watermarks.min) + ",\"low\":" + std::to_string(p.watermarks.low) +
+       ",\"high\":" + std::to_string(p.watermarks.high) + "},\"dump\":[";
   for (size_t i = 0; i < p.selected_dump.size(); ++i)
     j += (i ? ",\"" : "\"") + shell::json_escape(p.selected_dump[i]) + "\"";
   return j + "]}";

@@ -1,7 +1,9 @@
 // web/: the physical frames panel. Every frame of simulated RAM as a small square
-// coloured by owner, the frames the last command touched outlined, the reverse map
-// (who owns it, which address it backs) in a tooltip.
+// coloured by owner, with a band for the LRU list it is on; the frames the last command
+// touched outlined; the reverse map (who owns it, which address it backs), its age on
+// its LRU list and its swap slot in a tooltip; free memory against the watermarks.
 #pragma once
+#include <array>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -24,6 +26,10 @@ struct FramePanel {
   std::vector<uint32_t> rmap_begin;  // per pfn, into rmap (size frames + 1)
   std::vector<engine::Kernel::Mapper> rmap;
   std::vector<uint8_t> pte_bits;     // per pfn: 1 accessed, 2 dirty (any PTE mapping it)
+  // Per pfn, its position on its LRU list counted from the tail (0: reclaimed next),
+  // rebuilt when a tooltip first needs it after a command, by walking each list once.
+  std::vector<uint32_t> lru_age;
+  uint64_t age_gen = 0;
   // For tests: where the grid is (the screen position of pfn 0's cell, the cell size,
   // frames per row), how many drawn cells were lit by a hover or changed by the last
   // command, the frame under the pointer and how many PTEs its tooltip listed.
@@ -32,6 +38,12 @@ struct FramePanel {
   size_t lit = 0, touched = 0;
   int64_t hovered = -1;
   size_t hovered_mappers = 0;
+  std::string hovered_lru;   // what the tooltip says of its LRU list and age
+  int64_t hovered_slot = -1;  // its swap slot, when in the swap cache
+  size_t lru_marked = 0;      // drawn cells that carry an LRU band
+  std::array<uint64_t, engine::kLruLists> lru_count{};  // pages per list, as the legend showed them
+  uint64_t free_frames = 0;
+  engine::Watermarks watermarks;
   std::vector<std::string> selected_dump;  // hexdump lines of the selected frame
   uint64_t selected_gen = 0;
   int64_t dump_pfn = -1;  // the frame selected_dump shows
@@ -40,6 +52,19 @@ struct FramePanel {
 };
 
 void draw_frames(FramePanel& p, PanelContext& ctx);
+
+// How a grid of n cells is laid out (the frame grid, the swap grid): rows of a
+// power-of-two length so row labels read as round numbers, the largest cells that fit
+// the space, or min_cell and a scrollbar when none do.
+struct GridShape {
+  float cell = 0.0f;
+  uint64_t cols = 16, rows = 0;
+  float gap = 1.0f;      // between cells
+  int label_every = 1;   // rows per row label
+};
+GridShape pick_grid(uint64_t n, float avail_w, float avail_h, float label_w, float min_cell, float max_cell);
+// The refcount-style digits drawn on a cell of a grid (a shared frame, a shared slot).
+void cell_count(float x, float y, float cell, uint32_t count);
 // The colour a frame of this owner has in the grid (ImU32), shared with other panels.
 uint32_t owner_colour(engine::FrameOwner o);
 std::string frames_ui_json(const FramePanel& p);

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "engine/swap.h"
 #include "imgui.h"
 #include "web/app.h"
 #include "web/panel_frames.h"
@@ -88,6 +89,11 @@ const char* span_words(int level) { return names_of(level).span_words; }
 
 uint64_t key_of(const Entry& e) { return (e.addr & 0xffffffffffffULL) | e.level; }
 bool maps_something(const EntryBits& b) { return b.present || b.protnone; }
+// A swapped-out page's PTE: its bits are a swap type and offset, not flags and a PFN,
+// so it is never decoded as if it were present. Only PTEs hold them.
+bool is_swap(int level, uint64_t value) { return level == 1 && engine::is_swap_pte(value); }
+// As in the swap grid.
+constexpr ImU32 kSwapCol = IM_COL32(60, 176, 186, 255);
 
 std::string hex(uint64_t v) {
   char b[24];
@@ -125,6 +131,11 @@ void add_table(PageTablePanel& p, const engine::PhysMem& mem, uint64_t table, in
     const EntryBits b = engine::decode_entry(value);
     if (level == 1) {
       p.leaves.push_back(idx);
+      if (is_swap(level, value)) {
+        ++p.swap_ptes;
+        p.entries[idx].end = idx + 1;
+        continue;
+      }
       if (b.protnone || b.special || b.global || b.pse) p.any_extra_bits = true;
     }
     if (maps_something(b)) {
@@ -168,6 +179,7 @@ void build(PageTablePanel& p, const engine::Kernel& k, engine::Pid pid, uint64_t
   p.max_pfn = 0;
   p.cr3 = 0;
   p.any_extra_bits = false;
+  p.swap_ptes = 0;
   p.n_set = p.n_cleared = p.n_tables_new = p.n_tables_freed = p.n_changed = 0;
   p.first_changed = kNone;
   p.scroll_changed = true;
@@ -228,13 +240,16 @@ int row_of(const PageTablePanel& p, uint32_t entry) {
 void update_lit(PageTablePanel& p, const PanelContext& ctx) {
   const Highlight& hl = ctx.hl;
   if (p.lit_gen == p.built_gen && p.lit_vma == hl.shown_vma && p.lit_frame == hl.shown_frame &&
-      (!hl.shown_vma || p.lit_vma_start == hl.shown_vma_start) && (!hl.shown_frame || p.lit_pfn == hl.shown_pfn))
+      p.lit_slot == hl.shown_slot && (!hl.shown_vma || p.lit_vma_start == hl.shown_vma_start) &&
+      (!hl.shown_frame || p.lit_pfn == hl.shown_pfn) && (!hl.shown_slot || p.lit_swap_slot == hl.shown_swap_slot))
     return;
   p.lit_gen = p.built_gen;
   p.lit_vma = hl.shown_vma;
   p.lit_vma_start = hl.shown_vma_start;
   p.lit_frame = hl.shown_frame;
   p.lit_pfn = hl.shown_pfn;
+  p.lit_slot = hl.shown_slot;
+  p.lit_swap_slot = hl.shown_swap_slot;
   p.lit.assign(p.entries.size(), 0);
   p.lit_count = 0;
   auto light = [&](uint32_t i) {
@@ -259,6 +274,10 @@ void update_lit(PageTablePanel& p, const PanelContext& ctx) {
     auto it = std::lower_bound(p.by_pfn.begin(), p.by_pfn.end(), std::make_pair(hl.shown_pfn, uint32_t{0}));
     for (; it != p.by_pfn.end() && it->first == hl.shown_pfn; ++it) light(it->second);
   }
+  // A hovered swap slot: the swap entries naming it (a scan of the PTEs, once per hover).
+  if (hl.shown_slot && p.swap_ptes)
+    for (uint32_t i : p.leaves)
+      if (is_swap(1, p.entries[i].value) && engine::pte_swp_offset(p.entries[i].value) == hl.shown_swap_slot) light(i);
 }
 
 // ---- drawing pieces ----
@@ -305,7 +324,8 @@ float bits_width(bool extra) {
 }
 
 // Draws the entry's bits as chips: set bits bright on a tinted ground, clear ones dim.
-void draw_chips(uint64_t value) {
+// A swap entry's bits are not flags: one chip names its slot instead.
+void draw_chips(int level, uint64_t value) {
   ImDrawList* dl = ImGui::GetWindowDrawList();
   const ImVec2 origin = ImGui::GetCursorScreenPos();
   const float h = ImGui::GetTextLineHeight();
@@ -320,6 +340,16 @@ void draw_chips(uint64_t value) {
     }
     x += w + chip_gap();
   };
+  if (is_swap(level, value)) {
+    // In the six bits' room: "swap slot 20", or "swap 131072" when that is too wide.
+    char label[48];
+    std::snprintf(label, sizeof label, "swap slot %" PRIu64, engine::pte_swp_offset(value));
+    if (chip_width(label) > bits_width(false))
+      std::snprintf(label, sizeof label, "swap %" PRIu64, engine::pte_swp_offset(value));
+    chip(label, kSwapCol, true);
+    ImGui::Dummy(ImVec2(std::max(x - origin.x - chip_gap(), 1.0f), h));
+    return;
+  }
   for (const Bit& b : kBits) chip(b.label, b.colour, (value & b.mask) != 0);
   const EntryBits d = engine::decode_entry(value);
   // Linux's software encodings ride on bits the MMU ignores (or on G when not present).
@@ -366,6 +396,30 @@ void bit_lines(uint64_t value) {
   if (d.pwt || d.pcd) ImGui::TextDisabled("%s%s: caching disabled or write-through", d.pwt ? "PWT " : "", d.pcd ? "PCD" : "");
 }
 
+// What a swap entry holds, for a tooltip (in place of bit_lines).
+void swap_lines(uint64_t value, const engine::Kernel& k) {
+  const uint64_t slot = engine::pte_swp_offset(value);
+  const bool excl = value & engine::_PAGE_SWP_EXCLUSIVE;
+  ImGui::TextColored(ink4(kSwapCol), "swap entry: type %" PRIu64 ", offset %" PRIu64 "%s", engine::pte_swp_type(value),
+                     slot, excl ? " (exclusive)" : "");
+  ImGui::TextWrapped("Not present: the page was written to slot %" PRIu64 " of /swapfile. An access faults and "
+                     "do_swap_page brings it back.", slot);
+  ImGui::TextDisabled("bits 59-63: the type (which swap area); bits 9-58: the offset, inverted (~%" PRIu64 ") so "
+                      "the entry never names real memory (the L1TF mitigation)", slot);
+  if (excl)
+    ImGui::TextDisabled("bit 3, _PAGE_SWP_EXCLUSIVE: only this process had the page, so swap-in can map it "
+                        "writable without a copy");
+  const engine::SwapArea& sw = k.swap();
+  if (sw.valid(slot)) {
+    const engine::SwapSlot& sl = sw.slot(slot);
+    if (sl.cache != engine::kNoFrame)
+      ImGui::Text("in the swap cache: frame 0x%x holds it, so the fault is minor", sl.cache);
+    else
+      ImGui::TextDisabled("only on disk: the fault reads it back (major)");
+    if (sl.count > 1) ImGui::TextDisabled("the slot's count is %u: other PTEs hold it too (after fork)", sl.count);
+  }
+}
+
 void entry_tooltip(const Entry& e, const engine::Kernel& k) {
   const EntryBits b = engine::decode_entry(e.value);
   const uint64_t span = engine::pt_entry_span(e.level);
@@ -378,15 +432,19 @@ void entry_tooltip(const Entry& e, const engine::Kernel& k) {
   ImGui::Text("covers %012" PRIx64 "-%012" PRIx64 " (%s)", e.addr, e.addr + span, span_words(e.level));
   ImGui::Text("value  0x%016" PRIx64, e.value);
   ImGui::Separator();
-  bit_lines(e.value);
-  ImGui::Separator();
-  if (e.level > 1) {
+  if (is_swap(e.level, e.value)) {
+    swap_lines(e.value, k);
+  } else if (e.level > 1) {
+    bit_lines(e.value);
+    ImGui::Separator();
     if (b.present)
       ImGui::Text("PFN 0x%" PRIx64 ": the %s table for these addresses is in that frame", b.pfn.value,
                   level_name(e.level - 1));
     else
       ImGui::TextUnformatted("not present: no table below");
   } else if (maps_something(b)) {
+    bit_lines(e.value);
+    ImGui::Separator();
     ImGui::Text("PFN 0x%" PRIx64 ": the page's data is in frame 0x%" PRIx64 " (physical 0x%" PRIx64 ")", b.pfn.value,
                 b.pfn.value, b.pfn.phys());
     if (b.pfn.value < k.phys().total()) {
@@ -394,7 +452,9 @@ void entry_tooltip(const Entry& e, const engine::Kernel& k) {
       ImGui::TextDisabled("refcount %u, mapcount %u", f.refcount, f.mapcount);
     }
   } else {
-    ImGui::TextUnformatted("not present and not PROT_NONE: a non-present encoding (a swap entry)");
+    bit_lines(e.value);
+    ImGui::Separator();
+    ImGui::TextUnformatted("not present and not PROT_NONE: an access faults");
   }
   if (e.changed == 1) ImGui::TextColored(ink4(kChangedText), "set by the last command");
   if (e.level == 1) ImGui::TextDisabled("click: walk this address");
@@ -455,6 +515,14 @@ void walk_json(PageTablePanel& p, const shell::Session::WalkRequest& req, const 
   }
   j += ",\"protnone\":";
   j += w.reached_pte && last.protnone ? "true" : "false";
+  const uint64_t e = w.depth ? w.steps[static_cast<size_t>(w.depth - 1)].entry : 0;
+  j += ",\"swap\":";
+  if (w.reached_pte && is_swap(1, e))
+    j += "{\"type\":" + std::to_string(engine::pte_swp_type(e)) + ",\"offset\":" +
+         std::to_string(engine::pte_swp_offset(e)) + ",\"exclusive\":" +
+         ((e & engine::_PAGE_SWP_EXCLUSIVE) ? "true" : "false") + "}";
+  else
+    j += "null";
   p.walk_json = j + "}";
 }
 
@@ -592,6 +660,8 @@ void draw_walk(PageTablePanel& p, PanelContext& ctx, const std::optional<shell::
       ImGui::TableNextColumn();
       if (s.entry == 0)
         ImGui::TextDisabled("0 (empty)");
+      else if (is_swap(level, s.entry))  // no PFN inside: the offset is spread over bits 9-58
+        ImGui::TextColored(ink4(kSwapCol), "%016" PRIx64, s.entry);
       else
         raw_entry(s.entry, level == 1 ? frame_colour(k.phys(), b.pfn.value) : kPageTable);
       ImGui::PopID();
@@ -606,7 +676,10 @@ void draw_walk(PageTablePanel& p, PanelContext& ctx, const std::optional<shell::
         ImGui::Text("value 0x%016" PRIx64, s.entry);
         if (s.entry) {
           ImGui::Separator();
-          bit_lines(s.entry);
+          if (is_swap(level, s.entry))
+            swap_lines(s.entry, k);
+          else
+            bit_lines(s.entry);
         }
         ImGui::EndTooltip();
       }
@@ -635,6 +708,18 @@ void draw_walk(PageTablePanel& p, PanelContext& ctx, const std::optional<shell::
     if (ImGui::IsItemHovered())
       ImGui::SetTooltip("physical address = frame 0x%" PRIx64 " * 4096 + offset 0x%03" PRIx64, b.pfn.value,
                         req->addr & 0xfff);
+  } else if (w.reached_pte && is_swap(level, last.entry)) {
+    ImGui::TextColored(ink4(kSwapCol),
+                       "0x%" PRIx64 ": %s[%" PRIu64 "] holds a swap entry, type %" PRIu64 ", offset %" PRIu64 "%s: "
+                       "the page is in swap slot %" PRIu64 "; an access faults and do_swap_page brings it back",
+                       req->addr, level_name(level), last.index, engine::pte_swp_type(last.entry),
+                       engine::pte_swp_offset(last.entry),
+                       last.entry & engine::_PAGE_SWP_EXCLUSIVE ? " (exclusive)" : "",
+                       engine::pte_swp_offset(last.entry));
+    if (ImGui::IsItemHovered()) {
+      ctx.hl.hover_slot = true;
+      ctx.hl.hover_swap_slot = engine::pte_swp_offset(last.entry);
+    }
   } else if (w.reached_pte && b.protnone) {
     ImGui::TextColored(ink4(ImVec4(0.92f, 0.45f, 0.45f, 1.0f)),
                        "0x%" PRIx64 " is PROT_NONE: frame 0x%" PRIx64 " stays mapped, but P is clear: an access "
@@ -661,6 +746,12 @@ void draw_tree(PageTablePanel& p, PanelContext& ctx, float width) {
     ImGui::SetTooltip("CR3 holds the frame of the PML4 table (Linux: mm->pgd): every walk starts there");
   ImGui::SameLine(0.0f, 4.0f);
   ImGui::TextDisabled("%" PRIu64 " tables, %zu PTEs", p.tables, p.leaves.size());
+  if (p.swap_ptes) {
+    ImGui::SameLine(0.0f, 4.0f);
+    ImGui::TextColored(ink4(kSwapCol), "(%" PRIu64 " swapped out)", p.swap_ptes);
+    if (ImGui::IsItemHovered())
+      ImGui::SetTooltip("PTEs holding a swap entry: the page is in a swap slot, not in a frame");
+  }
   if (p.n_set || p.n_cleared || p.n_tables_new || p.n_tables_freed) {
     char what[96];
     int n = 0;
@@ -807,18 +898,25 @@ void draw_tree(PageTablePanel& p, PanelContext& ctx, float width) {
       }
       // ---- bits ----
       ImGui::TableNextColumn();
-      draw_chips(e.value);
-      // ---- the frame it points at ----
+      draw_chips(e.level, e.value);
+      // ---- the frame it points at (or, for a swap entry, the slot) ----
       ImGui::TableNextColumn();
+      const bool swp = is_swap(e.level, e.value);
       if (maps_something(b) || (e.level > 1 && b.present))
         ImGui::TextColored(ink4(e.level > 1 ? kPageTable : frame_colour(k.phys(), b.pfn.value)),
                            "0x%" PRIx64, b.pfn.value);
       else
         ImGui::TextDisabled("-");
 
-      if (hovered) {
+      // Neighbouring rows' hit boxes share a pixel: the first row there takes the hover,
+      // so one tooltip shows, not two.
+      if (hovered && p.hovered_entry < 0) {
         p.hovered_entry = static_cast<int64_t>(i);
-        if (maps_something(b)) {
+        if (swp) {
+          // Its slot lights up in the swap grid (and its frame, if in the swap cache).
+          ctx.hl.hover_slot = true;
+          ctx.hl.hover_swap_slot = engine::pte_swp_offset(e.value);
+        } else if (maps_something(b)) {
           ctx.hl.hover_frame = true;
           ctx.hl.hover_pfn = b.pfn.value;
         }
@@ -950,6 +1048,7 @@ std::string pagetables_ui_json(const PageTablePanel& p) {
   std::string j = "{\"pid\":" + std::to_string(p.built_pid);
   j += ",\"entries\":" + std::to_string(p.entries.size());
   j += ",\"ptes\":" + std::to_string(p.leaves.size());
+  j += ",\"swap_ptes\":" + std::to_string(p.swap_ptes);
   j += ",\"tables\":" + std::to_string(p.tables);
   j += ",\"cr3\":\"" + hex(p.cr3) + "\"";
   j += ",\"rows\":" + std::to_string(p.rows.size());

@@ -1,6 +1,7 @@
 // web/: the page-table panel. The four-level tree of the shown process (PML4 -> PDPT
-// -> PD -> PT), populated entries only, each entry's bits decoded; and the walk of one
-// address (9/9/9/9/12) with the path to its frame highlighted.
+// -> PD -> PT), populated entries only, each entry's bits decoded (a swapped-out page's
+// PTE as the swap entry it is); and the walk of one address (9/9/9/9/12) with the path
+// to its frame highlighted.
 #pragma once
 #include <array>
 #include <cstdint>
@@ -40,7 +41,8 @@ struct PageTablePanel {
   uint64_t cr3 = 0;               // the PML4 table's frame
   uint64_t tables = 0;            // page-table pages, the PML4 included
   uint64_t max_pfn = 0;           // the widest pfn shown, for column widths
-  bool any_extra_bits = false;    // an entry has PROT_NONE, special, G or PS
+  bool any_extra_bits = false;    // an entry has PROT_NONE, special, G, PS or is a swap entry
+  uint64_t swap_ptes = 0;         // PTEs holding a swap entry instead of a frame
   uint64_t n_set = 0, n_cleared = 0, n_tables_new = 0, n_tables_freed = 0, n_changed = 0;
   uint32_t first_changed = 0xffffffffu;  // scrolled into view once after the command
   bool scroll_changed = false;
@@ -54,8 +56,8 @@ struct PageTablePanel {
   std::vector<uint8_t> lit;  // per entry: 1 lit, 2 an entry below it is lit
   uint64_t lit_key = 0, lit_gen = 0;
   uint32_t lit_count = 0;
-  bool lit_vma = false, lit_frame = false;
-  uint64_t lit_vma_start = 0, lit_pfn = 0;
+  bool lit_vma = false, lit_frame = false, lit_slot = false;
+  uint64_t lit_vma_start = 0, lit_pfn = 0, lit_swap_slot = 0;
 
   // ---- the walk of Session::last_walk() ----
   char walk_text[96] = {};

@@ -18,58 +18,106 @@ using engine::Event;
 using engine::EventKind;
 using engine::FaultKind;
 
-// A line about what a step did: "2 faults (1 COW), 3 frames, VMA split, SIGSEGV".
-std::string summary(const shell::TimelineEntry& e) {
-  uint64_t faults = 0, cow = 0, major = 0, alloc = 0, freed = 0, split = 0, merge = 0, vma_new = 0, vma_gone = 0,
-           signals = 0, cached = 0;
+// Swapping and reclaim in the swap grid's teal; the OOM killer in the colour of a kill.
+constexpr ImVec4 kPressureColour(0.35f, 0.80f, 0.84f, 1.0f);
+constexpr ImVec4 kOomColour(1.0f, 0.35f, 0.30f, 1.0f);
+
+// The colours are picked for the dark theme; on the light one they are darkened to read on white.
+ImVec4 ink(ImVec4 c, bool light) { return light ? ImVec4(c.x * 0.55f, c.y * 0.55f, c.z * 0.55f, c.w) : c; }
+
+}  // namespace
+
+StepCounts step_counts(const std::vector<shell::TimelineEntry>& tl, size_t i) {
+  const shell::TimelineEntry& e = tl[i];
+  StepCounts c;
   for (const Event& ev : e.events) {
     switch (ev.kind) {
       case EventKind::Fault:
-        ++faults;
-        cow += ev.fault == FaultKind::WpCopy || ev.fault == FaultKind::FileCow;
-        major += ev.fault == FaultKind::FileReadMajor;
+        ++c.faults;
+        c.cow += ev.fault == FaultKind::WpCopy || ev.fault == FaultKind::FileCow;
+        // A swap-in that read the slot (level 1) is major, like a file read.
+        c.major += ev.fault == FaultKind::FileReadMajor || (ev.fault == FaultKind::SwapIn && ev.level);
         break;
-      case EventKind::FrameAlloc: ++alloc; break;
-      case EventKind::FrameFree: ++freed; break;
-      case EventKind::VmaSplit: ++split; break;
-      case EventKind::VmaExpand: ++merge; break;
-      case EventKind::VmaInsert: ++vma_new; break;
-      case EventKind::VmaRemove: ++vma_gone; break;
-      case EventKind::Signal: ++signals; break;
-      case EventKind::PageCacheAdd: ++cached; break;
+      case EventKind::FrameAlloc: ++c.alloc; break;
+      case EventKind::FrameFree: ++c.freed; break;
+      case EventKind::VmaSplit: ++c.split; break;
+      case EventKind::VmaExpand: ++c.merge; break;
+      case EventKind::VmaInsert: ++c.vma_new; break;
+      case EventKind::VmaRemove: ++c.vma_gone; break;
+      case EventKind::Signal: ++c.signals; break;
+      case EventKind::PageCacheAdd: ++c.cached; break;
+      case EventKind::Reclaim:
+        c.kswapd |= ev.level == 0;
+        c.direct |= ev.level == 1;
+        if (ev.level == 2) c.paged_out += ev.value;
+        break;
+      case EventKind::LazyFreed: ++c.lazy_freed; break;
+      case EventKind::OomKill: c.oom_victim = ev.pid; break;
       default: break;
     }
   }
+  c.partial = e.event_count > e.events.size();
+  // The counters run through the session; one that went down was started again by a reset.
+  auto step = [&](uint64_t shell::TimelineEntry::*counter) {
+    const uint64_t now = e.*counter, before = i ? tl[i - 1].*counter : 0;
+    return now >= before ? now - before : now;
+  };
+  c.swap_out = step(&shell::TimelineEntry::swap_outs);
+  c.swap_in = step(&shell::TimelineEntry::swap_ins);
+  c.reclaimed = step(&shell::TimelineEntry::reclaimed);
+  c.oom_kills = step(&shell::TimelineEntry::oom_kills);
+  return c;
+}
+
+std::string step_summary(const StepCounts& c) {
   std::string s;
   auto add = [&](uint64_t n, const char* one, const char* many) {
     if (!n) return;
     if (!s.empty()) s += ", ";
     s += n == 1 ? std::string(one) : std::to_string(n) + " " + many;
   };
-  add(faults, "1 fault", "faults");
-  if (cow || major) {
+  // Memory pressure first, the OOM kill before all: in a narrow column it is the news.
+  if (c.oom_kills) {
+    // The victim is named by the kill's event, if the step kept it.
+    s = c.oom_kills > 1 ? std::to_string(c.oom_kills) + " OOM kills" : "OOM kill";
+    if (c.oom_victim) s += (c.oom_kills > 1 ? ", the last of pid " : " of pid ") + std::to_string(c.oom_victim);
+  }
+  add(c.swap_out, "1 swapped out", "swapped out");
+  add(c.swap_in, "1 swapped in", "swapped in");
+  if (c.reclaimed || c.kswapd || c.direct) {
+    if (!s.empty()) s += ", ";
+    s += std::to_string(c.reclaimed) + " reclaimed";
+    if (c.kswapd || c.direct) s += c.kswapd && c.direct ? " (kswapd, direct)" : c.kswapd ? " (kswapd)" : " (direct)";
+  }
+  add(c.paged_out, "1 paged out (MADV_PAGEOUT)", "paged out (MADV_PAGEOUT)");
+  add(c.lazy_freed, "1 lazy-freed page dropped", "lazy-freed pages dropped");
+  add(c.faults, "1 fault", "faults");
+  if (c.cow || c.major) {
     s += " (";
-    if (cow) s += std::to_string(cow) + " COW";
-    if (cow && major) s += ", ";
-    if (major) s += std::to_string(major) + " major";
+    if (c.cow) s += std::to_string(c.cow) + " COW";
+    if (c.cow && c.major) s += ", ";
+    if (c.major) s += std::to_string(c.major) + " major";
     s += ")";
   }
-  add(alloc, "1 frame allocated", "frames allocated");
-  add(freed, "1 frame freed", "frames freed");
-  add(cached, "1 page cached", "pages cached");
-  add(vma_new, "new VMA", "new VMAs");
-  add(split, "VMA split", "VMA splits");
-  add(merge, "VMA merged", "VMA merges");
-  add(vma_gone, "VMA removed", "VMAs removed");
-  add(signals, "signal", "signals");
-  if (e.event_count > e.events.size()) s += ", ...";
+  add(c.alloc, "1 frame allocated", "frames allocated");
+  add(c.freed, "1 frame freed", "frames freed");
+  add(c.cached, "1 page cached", "pages cached");
+  add(c.vma_new, "new VMA", "new VMAs");
+  add(c.split, "VMA split", "VMA splits");
+  add(c.merge, "VMA merged", "VMA merges");
+  add(c.vma_gone, "VMA removed", "VMAs removed");
+  add(c.signals, "signal", "signals");
+  if (c.partial) s += ", ...";
   return s;
 }
+
+namespace {
 
 ImVec4 event_colour(const Event& e) {
   switch (e.kind) {
     case EventKind::Syscall: return ImVec4(0.88f, 0.89f, 0.92f, 1.0f);
     case EventKind::Fault:
+      if (e.fault == FaultKind::SwapIn) return kPressureColour;
       return (e.fault == FaultKind::WpCopy || e.fault == FaultKind::FileCow) ? ImVec4(1.0f, 0.6f, 0.3f, 1.0f)
                                                                             : ImVec4(0.9f, 0.76f, 0.39f, 1.0f);
     case EventKind::Signal:
@@ -78,6 +126,11 @@ ImVec4 event_colour(const Event& e) {
     case EventKind::VmaExpand:
     case EventKind::VmaSplit:
     case EventKind::VmaRemove: return ImVec4(0.55f, 0.75f, 1.0f, 1.0f);
+    case EventKind::OomKill: return kOomColour;
+    case EventKind::SwapOut:
+    case EventKind::SwapCacheDrop:
+    case EventKind::Reclaim:
+    case EventKind::LazyFreed: return kPressureColour;
     default: return ImVec4(0.62f, 0.64f, 0.70f, 1.0f);
   }
 }
@@ -88,6 +141,7 @@ void draw_timeline(TimelinePanel& p, PanelContext& ctx) {
   const auto& tl = ctx.session.timeline();
   const size_t pos = ctx.session.timeline_pos();
   const size_t last = tl.size() - 1;
+  const bool light = ctx.app.light();
 
   // ---- undo / redo, through the shell ----
   ImGui::BeginDisabled(pos == 0);
@@ -151,8 +205,16 @@ void draw_timeline(TimelinePanel& p, PanelContext& ctx) {
         }
         ImGui::TextUnformatted(e.label.c_str());
         ImGui::TableNextColumn();
-        const std::string s = summary(e);
-        ImGui::TextDisabled("%s", s.c_str());
+        const StepCounts c = step_counts(tl, i);
+        const std::string s = step_summary(c);
+        // A step that killed a process, or swapped, reads apart from the rest at a glance.
+        if (c.oom_kills && !ahead)
+          ImGui::TextColored(ink(kOomColour, light), "%s", s.c_str());
+        else if ((c.swap_out || c.swap_in || c.reclaimed || c.paged_out || c.kswapd || c.direct) && !ahead)
+          ImGui::TextColored(ink(kPressureColour, light), "%s", s.c_str());
+        else
+          ImGui::TextDisabled("%s", s.c_str());
+        if (ImGui::IsItemHovered() && !s.empty()) ImGui::SetTooltip("%s", s.c_str());
         if (ahead) ImGui::PopStyleColor();
       }
     }
@@ -165,8 +227,22 @@ void draw_timeline(TimelinePanel& p, PanelContext& ctx) {
   ImGui::TextDisabled("step %zu:", pos);
   ImGui::SameLine();
   ImGui::TextUnformatted(cur.label.c_str());
+  const engine::Kernel& k = ctx.session.kernel();
+  // An OOM kill is the news of its step: a line above the list, where thousands of
+  // faults would otherwise bury it; the kernel's report in its tooltip.
+  for (const Event& ev : cur.events) {
+    if (ev.kind != EventKind::OomKill || ev.value >= k.oom_reports().size()) continue;
+    const engine::OomReport& r = k.oom_reports()[static_cast<size_t>(ev.value)];
+    ImGui::TextColored(ink(kOomColour, light), "OOM killer: killed pid %d (%s), badness %" PRIu64, r.pid,
+                       r.comm.c_str(), r.points);
+    if (ImGui::IsItemHovered()) {
+      const std::optional<std::string> text = shell::format_event(ev, k);
+      ImGui::SetTooltip("%s\n\nNothing more could be reclaimed, so the kernel ended the process with\n"
+                        "the highest badness (its resident and swapped pages, page tables).",
+                        text ? text->c_str() : "");
+    }
+  }
   if (ImGui::BeginChild("events", ImVec2(0, 0), false, ImGuiWindowFlags_HorizontalScrollbar)) {
-    const engine::Kernel& k = ctx.session.kernel();
     if (cur.events.empty()) ImGui::TextDisabled(pos == 0 ? "where the session began" : "no kernel events");
     ImGuiListClipper clipper;
     clipper.Begin(static_cast<int>(cur.events.size()));
@@ -175,7 +251,7 @@ void draw_timeline(TimelinePanel& p, PanelContext& ctx) {
         const Event& ev = cur.events[static_cast<size_t>(r)];
         std::optional<std::string> text = shell::format_event(ev, k);
         if (!text) text = shell::format_event_detail(ev, k);
-        ImGui::PushStyleColor(ImGuiCol_Text, event_colour(ev));
+        ImGui::PushStyleColor(ImGuiCol_Text, ink(event_colour(ev), light));
         if (ev.pid)
           ImGui::Text("[%d] %s", ev.pid, text ? text->c_str() : "");
         else

@@ -123,3 +123,26 @@ TEST_CASE("pressure: /proc/vmstat, /proc/meminfo and oom_score agree with the ke
   for (const auto& l : o.lines) faults += l.text.rfind("--- page fault:", 0) == 0;
   CHECK(faults == 32);
 }
+
+TEST_CASE("pressure: walk and frames explain a swapped-out page and a page in the swap cache") {
+  Session s;
+  run(s, "config swap 1M");
+  run(s, "p = mmap(NULL, 8192, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0)");
+  run(s, "memset(p, 0x41, 8192)");
+  run(s, "madvise(p, 8192, MADV_PAGEOUT)");
+  std::string walk = text(s, "walk p");
+  // The PTE line: the raw entry, then what it means (slot 1; written, still cached).
+  size_t at = walk.find("  PTE[");
+  REQUIRE(at != std::string::npos);
+  std::string pte = walk.substr(at, walk.find('\n', at) - at);
+  CHECK(pte.find("swap entry: type 0, offset 1 (exclusive), in the swap cache as frame 0x") != std::string::npos);
+  CHECK(pte.find("-> frame") == std::string::npos);
+  const uint64_t cached = s.kernel().swap().slot(1).cache;
+  REQUIRE(cached != vmplay::engine::kNoFrame);
+  char cmd[32];
+  std::snprintf(cmd, sizeof cmd, "frames 0x%llx", static_cast<unsigned long long>(cached));
+  std::string frame = text(s, cmd);
+  CHECK(frame.find("swapcache") != std::string::npos);
+  CHECK(frame.find("\nin the swap cache for swap slot 1\n") != std::string::npos);
+  CHECK(frame.find("\nmapped by no page table\n") != std::string::npos);
+}

@@ -500,26 +500,28 @@ TEST_CASE("session: frames PFN tells what a frame is, who maps it, and what it h
   char hexpfn[32], line[160];
   std::snprintf(hexpfn, sizeof hexpfn, "0x%llx", static_cast<unsigned long long>(pfn));
   Output o = run(s, std::string("frames ") + hexpfn);
-  REQUIRE(o.lines.size() == 11);
+  REQUIRE(o.lines.size() == 12);
   std::snprintf(line, sizeof line, "pfn %s   phys 0x%llx", hexpfn, static_cast<unsigned long long>(pfn << 12));
   CHECK(o.lines[0].text == line);
   CHECK(o.lines[1].text.rfind("anonymous page of anon_vma ", 0) == 0);
   // After fork both processes map it, read-only, until one writes (copy-on-write).
   // (Its dirt is in the PTEs: an anonymous page gets PG_dirty only from reclaim.)
   CHECK(o.lines[2].text == "refcount 2   mapcount 2   flags anon lru swapbacked");
-  CHECK(o.lines[3].text == "mapped by 2 PTEs:");
+  // Where it stands for reclaim: the only anonymous page, so the oldest on its list.
+  CHECK(o.lines[3].text == "on the inactive_anon list, at the tail (reclaim looks at it next)");
+  CHECK(o.lines[4].text == "mapped by 2 PTEs:");
   std::snprintf(line, sizeof line, "  pid 1 at 0x%llx", static_cast<unsigned long long>(p));
-  CHECK(o.lines[4].text == line);
-  std::snprintf(line, sizeof line, "  pid 2 at 0x%llx", static_cast<unsigned long long>(p));
   CHECK(o.lines[5].text == line);
-  CHECK(o.lines[6].text == "contents:");
-  CHECK(o.lines[7].text.find(" 00 41 00 00 ") != std::string::npos);
-  CHECK(o.lines[7].text.substr(o.lines[7].text.size() - 18) == "|.A..............|");
+  std::snprintf(line, sizeof line, "  pid 2 at 0x%llx", static_cast<unsigned long long>(p));
+  CHECK(o.lines[6].text == line);
+  CHECK(o.lines[7].text == "contents:");
+  CHECK(o.lines[8].text.find(" 00 41 00 00 ") != std::string::npos);
+  CHECK(o.lines[8].text.substr(o.lines[8].text.size() - 18) == "|.A..............|");
   // hexdump -C: the first all-zero line, then "*" for the ones like it, then the end.
-  CHECK(o.lines[8].text.find(" 00 00 00 00 00 00 00 00  00 00 ") != std::string::npos);
-  CHECK(o.lines[9].text == "*");
+  CHECK(o.lines[9].text.find(" 00 00 00 00 00 00 00 00  00 00 ") != std::string::npos);
+  CHECK(o.lines[10].text == "*");
   std::snprintf(line, sizeof line, "%012llx", static_cast<unsigned long long>((pfn + 1) << 12));
-  CHECK(o.lines[10].text == line);
+  CHECK(o.lines[11].text == line);
   // A free frame: never written, mapped by nothing.
   Output f = run(s, "frames 0x300");
   CHECK(f.lines[1].text == "free: on the free list");
