@@ -65,6 +65,7 @@ uint64_t Kernel::get_random_long() {
 }
 
 Kernel::Kernel(KernelConfig cfg) : cfg_(cfg), mem_(cfg.phys), swap_(cfg.swap_pages) {
+  wm_ = compute_watermarks();
   rng_state_ = cfg.aslr_seed.value_or(0);
   // The simulated disk, with the inode numbers and sizes of this machine's files.
   create_file("/home/user/a.out", 10952816, elf_image(0x3f50), 0755);

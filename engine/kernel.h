@@ -463,6 +463,8 @@ class Kernel : public FrameSource {
   Pid oom_pending_ = 0;    // chosen by the OOM killer mid-call: dies when the call returns
   Pid constructing_ = 0;   // a child fork is still building: not an OOM victim
   bool in_reclaim_ = false;
+  Watermarks compute_watermarks() const;
+  Watermarks wm_;  // fixed at boot: RAM does not change
   uint32_t kswapd_failures_ = 0;  // balance runs in a row that reclaimed nothing
   std::vector<OomReport> oom_log_;
   std::optional<CommitRefusal> commit_refusal_;

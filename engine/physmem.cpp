@@ -41,7 +41,9 @@ PhysMem::PhysMem(PhysConfig cfg) {
     const uint8_t magic[] = {0x7f, 'E', 'L', 'F', 2, 1, 1, 0};
     std::copy(std::begin(magic), std::end(magic), text.data.mut());
   }
-  for (uint64_t i = 2; i < n - kVdsoFrames; ++i) free_.insert(i);
+  free_bits_.assign(static_cast<size_t>((n + 63) / 64), 0);
+  for (uint64_t i = 2; i < n - kVdsoFrames; ++i) free_bits_[static_cast<size_t>(i / 64)] |= 1ULL << (i % 64);
+  free_count_ = n - kVdsoFrames - 2;
 }
 
 std::optional<Pfn> PhysMem::alloc(FrameOwner owner, uint64_t owner_id, uint64_t index,
@@ -54,9 +56,12 @@ std::optional<Pfn> PhysMem::alloc(FrameOwner owner, uint64_t owner_id, uint64_t 
       return std::nullopt;
     }
   }
-  if (free_.empty()) return std::nullopt;
-  uint64_t n = *free_.begin();
-  free_.erase(free_.begin());
+  if (free_count_ == 0) return std::nullopt;
+  while (free_bits_[free_hint_] == 0) ++free_hint_;  // free_count_ > 0: one is set
+  uint64_t word = free_bits_[free_hint_];
+  uint64_t n = free_hint_ * 64 + static_cast<uint64_t>(__builtin_ctzll(word));
+  free_bits_[free_hint_] = word & (word - 1);
+  --free_count_;
   ++allocs_;
   Frame& f = frames_[static_cast<size_t>(n)];
   f = Frame{};
@@ -73,7 +78,10 @@ void PhysMem::free(Pfn pfn) {
   ++frees_;
   Frame& f = frame(pfn);
   f = Frame{};
-  free_.insert(pfn.value);
+  size_t w = static_cast<size_t>(pfn.value / 64);
+  free_bits_[w] |= 1ULL << (pfn.value % 64);
+  ++free_count_;
+  if (w < free_hint_) free_hint_ = w;
 }
 
 const char* lru_list_name(LruList l) {

@@ -15,10 +15,14 @@ constexpr uint64_t SWAP_CLUSTER_MAX = 32;
 constexpr int DEF_PRIORITY = 12;
 constexpr int MAX_RECLAIM_RETRIES = 16;
 
-uint64_t isqrt(uint64_t v) {
-  uint64_t r = 0;
-  while ((r + 1) * (r + 1) <= v) ++r;
-  return r;
+uint64_t isqrt(uint64_t v) {  // int_sqrt: Newton's method from above
+  if (v < 2) return v;
+  uint64_t x = v, y = (x + 1) / 2;
+  while (y < x) {
+    x = y;
+    y = (x + v / x) / 2;
+  }
+  return x;
 }
 bool is_active(LruList l) { return l == LruList::ActiveAnon || l == LruList::ActiveFile; }
 bool is_file_list(LruList l) { return l == LruList::InactiveFile || l == LruList::ActiveFile; }
@@ -100,7 +104,9 @@ bool Kernel::pinned(Pfn pfn) const {
   return std::find(pins_.begin(), pins_.end(), pfn.value) != pins_.end();
 }
 
-Watermarks Kernel::watermarks() const {
+Watermarks Kernel::watermarks() const { return wm_; }
+
+Watermarks Kernel::compute_watermarks() const {
   // init_per_zone_wmark_min: min_free_kbytes = sqrt(lowmem_kbytes * 16), clamped to
   // [128, 262144] kB; then low = min + max(min / 4, managed * 10 / 10000) and high
   // adds the same step again (watermark_scale_factor 10). On machines smaller than

@@ -155,6 +155,7 @@ void Session::record(std::string_view line, std::string label, std::optional<uin
     // A new line after an undo: the steps that were ahead are gone.
     timeline_.resize(pos_ + 1);
     checkpoints_.erase(checkpoints_.upper_bound(pos_), checkpoints_.end());
+    thinned_ = std::min(thinned_, pos_);
     events_since_checkpoint_ = kCheckpointEvents;  // the next step starts afresh
   }
   TimelineEntry e;
@@ -219,18 +220,19 @@ void Session::record(std::string_view line, std::string label, std::optional<uin
   const size_t since = pos_ - (checkpoints_.empty() ? 0 : checkpoints_.rbegin()->first);
   if (pos_ == 0 || ((since >= kCheckpointLines || events_since_checkpoint_ >= kCheckpointEvents) &&
                     vmas <= cfg_.undo_vma_limit)) {
-    checkpoints_[pos_] = snapshot();
+    checkpoints_.insert_or_assign(pos_, snapshot());  // not [ ]: that would boot a machine first
     events_since_checkpoint_ = 0;
   }
-  // Far behind the newest step they thin out to about one per kCheckpointFar steps.
-  uint64_t bucket = 0;
-  for (auto it = std::next(checkpoints_.begin()); it != checkpoints_.end() && it->first + kCheckpointNear < pos_;) {
-    if (it->first / kCheckpointFar == bucket) {
+  // Far behind the newest step they thin out to about one per kCheckpointFar steps: a
+  // checkpoint that falls behind kCheckpointNear goes when the one before it (kept) is in
+  // the same bucket of steps. Only those that fell behind since the last line are looked
+  // at, so a long session does not walk all its checkpoints on every line.
+  for (auto it = checkpoints_.upper_bound(thinned_); it != checkpoints_.end() && it->first + kCheckpointNear < pos_;) {
+    thinned_ = it->first;
+    if (it != checkpoints_.begin() && std::prev(it)->first / kCheckpointFar == it->first / kCheckpointFar)
       it = checkpoints_.erase(it);
-    } else {
-      bucket = it->first / kCheckpointFar;
+    else
       ++it;
-    }
   }
 }
 

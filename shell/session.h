@@ -167,6 +167,7 @@ class Session {
   static constexpr size_t kCheckpointNear = 256;  // every checkpoint kept this close to the newest step
   static constexpr size_t kCheckpointFar = 128;   // and one per this many steps before that
   uint64_t events_since_checkpoint_ = 0;
+  size_t thinned_ = 0;  // checkpoints up to this step have been thinned
   Snapshot snapshot() const;
   void restore(const Snapshot& s);
   void record(std::string_view line, std::string label, std::optional<uint64_t> last_before);

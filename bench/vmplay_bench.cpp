@@ -1,0 +1,327 @@
+// vmplay-bench: fixed workloads run on the simulated kernel and, natively on Linux, for
+// real on the host kernel in the same run. One line per workload and size:
+//
+//   fault storm 1 GiB         n=262144   vmplay   1234567 ops/s   kernel   2345678 ops/s   ratio 0.53
+//
+// ratio = vmplay's rate / the kernel's rate (above 1: vmplay is faster). Two sizes per
+// workload show how cost grows with size. Under Node (the wasm build) the host column is
+// absent. A benchmark, not a test: nothing here asserts a time.
+//
+//   vmplay-bench            every workload
+//   vmplay-bench storm fork only those whose name starts with these words
+#include <chrono>
+#include <cinttypes>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "engine/kernel.h"
+#include "shell/session.h"
+
+#if defined(__linux__) && !defined(__EMSCRIPTEN__)
+#define VMPLAY_HOST 1
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#endif
+
+namespace {
+
+using namespace vmplay::engine;
+using Clock = std::chrono::steady_clock;
+constexpr uint64_t P = 4096;
+
+double seconds_of(const std::function<void()>& fn) {
+  auto t0 = Clock::now();
+  fn();
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+void report(const std::string& name, uint64_t ops, double sim_s, double host_s) {
+  double sim_rate = static_cast<double>(ops) / sim_s;
+  if (host_s > 0) {
+    double host_rate = static_cast<double>(ops) / host_s;
+    std::printf("%-38s n=%-8" PRIu64 " vmplay %12.0f ops/s   kernel %12.0f ops/s   ratio %.2f\n", name.c_str(), ops,
+                sim_rate, host_rate, sim_rate / host_rate);
+  } else {
+    std::printf("%-38s n=%-8" PRIu64 " vmplay %12.0f ops/s   kernel          n/a\n", name.c_str(), ops, sim_rate);
+  }
+  std::fflush(stdout);
+}
+
+Kernel machine(uint64_t frames) {
+  KernelConfig cfg;
+  cfg.phys.frames = frames;
+  cfg.overcommit_memory = 1;
+  cfg.max_map_count = 65530;
+  return Kernel(cfg);
+}
+
+void check(bool ok, const char* what) {
+  if (!ok) {
+    std::fprintf(stderr, "vmplay-bench: %s failed\n", what);
+    std::exit(1);
+  }
+}
+
+// ---- 1. page-fault storm: one write to every page of an anonymous mapping ----
+void fault_storm(uint64_t bytes, const char* label) {
+  const uint64_t pages = bytes / P;
+  Kernel k = machine(pages + pages / 64 + 4096);  // room for page tables and the watermarks
+  Pid pid = *k.spawn("bench");
+  uint64_t p = k.sys_mmap(pid, {0, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0}).value;
+  double sim = seconds_of([&] {
+    // Writes of 0 fault like any write but leave the contents unallocated: the cost
+    // measured is the kernel's, not 4 KiB of host memory per page.
+    for (uint64_t i = 0; i < pages; ++i) check(k.access(pid, p + i * P, Access::Write, 0).ok, "a storm write");
+    k.drain_events();
+  });
+  double host = -1;
+#ifdef VMPLAY_HOST
+  host = seconds_of([&] {
+    auto* m = static_cast<volatile char*>(mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+    check(m != MAP_FAILED, "host mmap");
+    for (uint64_t i = 0; i < pages; ++i) m[i * P] = 1;
+    munmap(const_cast<char*>(m), bytes);
+  });
+#endif
+  report(std::string("fault storm ") + label, pages, sim, host);
+}
+
+// ---- 2. mmap/munmap churn and mprotect splitting among many VMAs ----
+// `vmas` one-page mappings two pages apart (so none merge), then the same calls again
+// and again in their midst.
+constexpr uint64_t kBase = 0x100000000000;
+void churn(uint64_t vmas) {
+  const uint64_t rounds = 10000;
+  Kernel k = machine(4096);
+  Pid pid = *k.spawn("bench");
+  for (uint64_t i = 0; i < vmas; ++i)
+    check(k.sys_mmap(pid, {kBase + i * 2 * P, P, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0}).is_ok(),
+          "setup mmap");
+  // Three-page mappings for mprotect to split in the middle and merge back.
+  const uint64_t spl = kBase + vmas * 2 * P + (1ULL << 30);
+  check(k.sys_mmap(pid, {spl, 3 * P, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0}).is_ok(), "setup");
+  k.drain_events();
+  double sim_churn = seconds_of([&] {
+    for (uint64_t i = 0; i < rounds; ++i) {
+      uint64_t a = k.sys_mmap(pid, {0, P, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0}).value;
+      check(k.sys_munmap(pid, a, P).is_ok(), "munmap");
+      if ((i & 1023) == 0) k.drain_events();
+    }
+    k.drain_events();
+  });
+  double sim_split = seconds_of([&] {
+    for (uint64_t i = 0; i < rounds; ++i) {
+      check(k.sys_mprotect(pid, spl + P, P, PROT_READ).is_ok(), "mprotect");
+      check(k.sys_mprotect(pid, spl + P, P, PROT_READ | PROT_WRITE).is_ok(), "mprotect");
+      if ((i & 1023) == 0) k.drain_events();
+    }
+    k.drain_events();
+  });
+  double host_churn = -1, host_split = -1;
+#ifdef VMPLAY_HOST
+  std::vector<void*> made;
+  for (uint64_t i = 0; i < vmas; ++i) {
+    void* m = mmap(reinterpret_cast<void*>(kBase + i * 2 * P), P, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE,
+                   -1, 0);
+    check(m != MAP_FAILED, "host setup mmap");
+    made.push_back(m);
+  }
+  char* s = static_cast<char*>(mmap(reinterpret_cast<void*>(spl), 3 * P, PROT_READ | PROT_WRITE,
+                                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0));
+  check(s != MAP_FAILED, "host setup");
+  host_churn = seconds_of([&] {
+    for (uint64_t i = 0; i < rounds; ++i) {
+      void* a = mmap(nullptr, P, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+      munmap(a, P);
+    }
+  });
+  host_split = seconds_of([&] {
+    for (uint64_t i = 0; i < rounds; ++i) {
+      mprotect(s + P, P, PROT_READ);
+      mprotect(s + P, P, PROT_READ | PROT_WRITE);
+    }
+  });
+  for (void* m : made) munmap(m, P);
+  munmap(s, 3 * P);
+#endif
+  report("mmap+munmap, " + std::to_string(vmas) + " VMAs", 2 * rounds, sim_churn, host_churn);
+  report("mprotect split+merge, " + std::to_string(vmas) + " VMAs", 2 * rounds, sim_split, host_split);
+}
+
+// ---- 3. fork of a process with many resident pages, then COW of 10% of them ----
+void fork_cow(uint64_t pages) {
+  Kernel k = machine(pages * 2 + pages / 64 + 4096);
+  Pid pid = *k.spawn("bench");
+  uint64_t p = k.sys_mmap(pid, {0, pages * P, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0}).value;
+  for (uint64_t i = 0; i < pages; ++i) check(k.access(pid, p + i * P, Access::Write, 0).ok, "setup write");
+  k.drain_events();
+  const uint64_t cow = pages / 10;
+  double sim = seconds_of([&] {
+    Pid child = static_cast<Pid>(k.sys_fork(pid).value);
+    for (uint64_t i = 0; i < cow; ++i) check(k.access(child, p + i * 10 * P, Access::Write, 0).ok, "cow write");
+    k.sys_exit_group(child, 0);
+    (void)k.sys_wait4(pid, child);
+    k.drain_events();
+  });
+  double host = -1;
+#ifdef VMPLAY_HOST
+  auto* m = static_cast<volatile char*>(mmap(nullptr, pages * P, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+  for (uint64_t i = 0; i < pages; ++i) m[i * P] = 1;
+  host = seconds_of([&] {
+    pid_t c = fork();
+    if (c == 0) {
+      for (uint64_t i = 0; i < cow; ++i) m[i * 10 * P] = 2;
+      _exit(0);
+    }
+    int st = 0;
+    waitpid(c, &st, 0);
+  });
+  munmap(const_cast<char*>(m), pages * P);
+#endif
+  // One operation: the fork, its page tables, and the copies.
+  report("fork " + std::to_string(pages) + " pages + COW 10%", 1, sim, host);
+}
+
+// ---- 4. read faults over a file mapping whose pages are in the page cache ----
+void file_reads(uint64_t bytes, const char* label) {
+  const uint64_t pages = bytes / P;
+  Kernel k = machine(pages + pages / 64 + 4096);
+  k.create_file("/home/user/big.dat", 900001, std::vector<uint8_t>(static_cast<size_t>(bytes), 0));
+  Pid pid = *k.spawn("bench");
+  int64_t fd = static_cast<int64_t>(k.sys_openat(pid, AT_FDCWD_, "/home/user/big.dat", O_RDONLY_, 0).value);
+  auto pass = [&] {
+    uint64_t m = k.sys_mmap(pid, {0, bytes, PROT_READ, MAP_PRIVATE, fd, 0}).value;
+    for (uint64_t i = 0; i < pages; ++i) check(k.access(pid, m + i * P, Access::Read).ok, "file read");
+    check(k.sys_munmap(pid, m, bytes).is_ok(), "munmap");
+    k.drain_events();
+  };
+  pass();  // fills the page cache
+  double sim = seconds_of(pass);
+  double host = -1;
+#ifdef VMPLAY_HOST
+  char path[] = "/tmp/vmplay-bench-XXXXXX";
+  int hfd = mkstemp(path);
+  check(hfd >= 0, "mkstemp");
+  std::vector<char> chunk(1 << 20, 'x');
+  for (uint64_t off = 0; off < bytes; off += chunk.size())
+    check(write(hfd, chunk.data(), chunk.size()) == static_cast<ssize_t>(chunk.size()), "host write");
+  auto hpass = [&] {
+    auto* m = static_cast<volatile char*>(mmap(nullptr, bytes, PROT_READ, MAP_PRIVATE, hfd, 0));
+    uint64_t sum = 0;
+    for (uint64_t i = 0; i < pages; ++i) sum += static_cast<uint64_t>(m[i * P]);
+    munmap(const_cast<char*>(m), bytes);
+    check(sum == pages * 'x', "host sum");
+  };
+  hpass();
+  host = seconds_of(hpass);
+  close(hfd);
+  unlink(path);
+#endif
+  report(std::string("file read faults ") + label, pages, sim, host);
+}
+
+// ---- 5. replay of a strace log through the shell ----
+void replay(uint64_t lines) {
+  // A log as strace -f prints it: anonymous mappings made, protected, touched and freed.
+  std::vector<std::string> log;
+  log.reserve(lines);
+  for (uint64_t i = 0; log.size() < lines; ++i) {
+    log.push_back("p = mmap(NULL, 16384, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0)");
+    log.push_back("mprotect(p + 4096, 4096, PROT_READ)");
+    log.push_back("p[8192] = 1");
+    log.push_back("munmap(p, 16384)");
+  }
+  log.resize(lines);
+  vmplay::shell::SessionConfig cfg;
+  cfg.verbosity = vmplay::shell::Verbosity::Quiet;
+  vmplay::shell::Session s(cfg);
+  double sim = seconds_of([&] {
+    for (const auto& l : log) check(s.exec(l).ok, "a replayed line");
+  });
+  double host = -1;
+#ifdef VMPLAY_HOST
+  host = seconds_of([&] {
+    for (uint64_t i = 0; i < lines / 4; ++i) {
+      char* p = static_cast<char*>(mmap(nullptr, 16384, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+      mprotect(p + 4096, 4096, PROT_READ);
+      p[8192] = 1;
+      munmap(p, 16384);
+    }
+  });
+#endif
+  report("replay of a " + std::to_string(lines) + "-line log", lines, sim, host);
+}
+
+// ---- metadata per resident page ----
+void metadata() {
+  std::printf("%-38s %zu bytes (struct Frame; page-table entries and contents not counted)\n", "metadata per frame",
+              sizeof(Frame));
+#ifdef VMPLAY_HOST
+  // Resident host memory per resident simulated page, contents excluded (pages
+  // written with zeros keep none): the frame table, page tables, the free list.
+  auto rss = [] {
+    long pages = 0, resident = 0;
+    std::FILE* f = std::fopen("/proc/self/statm", "r");
+    if (f && std::fscanf(f, "%ld %ld", &pages, &resident) != 2) resident = 0;
+    if (f) std::fclose(f);
+    return static_cast<double>(resident) * 4096;
+  };
+  const uint64_t pages = 1 << 18;
+  double before = rss();
+  Kernel k = machine(pages + pages / 64 + 4096);
+  Pid pid = *k.spawn("bench");
+  uint64_t p = k.sys_mmap(pid, {0, pages * P, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0}).value;
+  for (uint64_t i = 0; i < pages; ++i) check(k.access(pid, p + i * P, Access::Write, 0).ok, "write");
+  k.drain_events();
+  double after = rss();
+  std::printf("%-38s %.1f bytes (host RSS growth for %" PRIu64 " resident pages, machine and page tables included)\n",
+              "host memory per resident page", (after - before) / pages, pages);
+#endif
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string> only(argv + 1, argv + argc);
+  auto want = [&](const char* name) {
+    if (only.empty()) return true;
+    for (const auto& o : only)
+      if (std::strncmp(name, o.c_str(), o.size()) == 0) return true;
+    return false;
+  };
+#ifdef __EMSCRIPTEN__
+  std::printf("vmplay-bench (wasm; the kernel column needs the native build)\n");
+  const uint64_t big = 256ULL << 20;  // wasm32's 4 GiB address space holds 256 MiB of machine comfortably
+#else
+  std::printf("vmplay-bench (native, against this machine's kernel)\n");
+  const uint64_t big = 1ULL << 30;
+#endif
+  if (want("storm")) {
+    fault_storm(64ULL << 20, "64 MiB");
+    fault_storm(big, big == (1ULL << 30) ? "1 GiB" : "256 MiB");
+  }
+  if (want("churn")) {
+    churn(10000);
+    churn(40000);
+  }
+  if (want("fork")) {
+    fork_cow(25000);
+    fork_cow(100000);
+  }
+  if (want("file")) {
+    file_reads(64ULL << 20, "64 MiB");
+    file_reads(256ULL << 20, "256 MiB");
+  }
+  if (want("replay")) {
+    replay(25000);
+    replay(100000);
+  }
+  if (want("metadata")) metadata();
+  return 0;
+}
