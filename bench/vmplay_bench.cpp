@@ -24,6 +24,7 @@
 #if defined(__linux__) && !defined(__EMSCRIPTEN__)
 #define VMPLAY_HOST 1
 #include <fcntl.h>
+#include <malloc.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -230,14 +231,14 @@ void file_reads(uint64_t bytes, const char* label) {
 void replay(uint64_t lines) {
   // A log as strace -f prints it: anonymous mappings made, protected, touched and freed.
   std::vector<std::string> log;
-  log.reserve(lines);
+  log.reserve(static_cast<size_t>(lines));
   for (uint64_t i = 0; log.size() < lines; ++i) {
     log.push_back("p = mmap(NULL, 16384, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0)");
     log.push_back("mprotect(p + 4096, 4096, PROT_READ)");
     log.push_back("p[8192] = 1");
     log.push_back("munmap(p, 16384)");
   }
-  log.resize(lines);
+  log.resize(static_cast<size_t>(lines));
   vmplay::shell::SessionConfig cfg;
   cfg.verbosity = vmplay::shell::Verbosity::Quiet;
   vmplay::shell::Session s(cfg);
@@ -263,25 +264,22 @@ void metadata() {
   std::printf("%-38s %zu bytes (struct Frame; page-table entries and contents not counted)\n", "metadata per frame",
               sizeof(Frame));
 #ifdef VMPLAY_HOST
-  // Resident host memory per resident simulated page, contents excluded (pages
-  // written with zeros keep none): the frame table, page tables, the free list.
-  auto rss = [] {
-    long pages = 0, resident = 0;
-    std::FILE* f = std::fopen("/proc/self/statm", "r");
-    if (f && std::fscanf(f, "%ld %ld", &pages, &resident) != 2) resident = 0;
-    if (f) std::fclose(f);
-    return static_cast<double>(resident) * 4096;
+  // Host heap per resident simulated page, contents excluded (pages written with zeros
+  // keep none): the frame table, the page tables' 4 KiB each, the free bitmap, the VMA.
+  auto heap = [] {  // small blocks in the arena plus the large ones malloc maps
+    struct mallinfo2 m = mallinfo2();
+    return static_cast<double>(m.uordblks + m.hblkhd);
   };
   const uint64_t pages = 1 << 18;
-  double before = rss();
+  double before = heap();
   Kernel k = machine(pages + pages / 64 + 4096);
   Pid pid = *k.spawn("bench");
   uint64_t p = k.sys_mmap(pid, {0, pages * P, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0}).value;
   for (uint64_t i = 0; i < pages; ++i) check(k.access(pid, p + i * P, Access::Write, 0).ok, "write");
   k.drain_events();
-  double after = rss();
-  std::printf("%-38s %.1f bytes (host RSS growth for %" PRIu64 " resident pages, machine and page tables included)\n",
-              "host memory per resident page", (after - before) / pages, pages);
+  double after = heap();
+  std::printf("%-38s %.1f bytes (host heap for a machine with %" PRIu64 " resident pages, page tables included)\n",
+              "host memory per resident page", (after - before) / static_cast<double>(pages), pages);
 #endif
 }
 
