@@ -609,8 +609,9 @@ void Kernel::put_page(Process& p, Pfn pfn, bool was_mapped) {
 
 void Kernel::set_pte(Process& p, PteSlot slot, uint64_t addr, uint64_t e) {
   tables(p).set(slot, e);
-  // A page mapped into an mlocked VMA is mlocked (mlock_folio) and unevictable.
-  if (pte_present(e) && !(e & _PAGE_SPECIAL)) {
+  // A page mapped into an mlocked VMA is mlocked (mlock_folio) and unevictable. (Only a
+  // process with locked memory needs the VMA looked up.)
+  if (p.mm.locked_vm && pte_present(e) && !(e & _PAGE_SPECIAL)) {
     const Vma* v = p.mm.vma_at(addr);
     Frame& f = mem_.frame(pte_pfn(e));
     if (v && (v->flags & VM_LOCKED) && !(f.flags & PG_mlocked) && f.owner != FrameOwner::Vdso) {
@@ -678,7 +679,17 @@ AccessResult Kernel::access(Pid pid, uint64_t addr, Access kind, uint8_t value, 
   // The MMU: a present PTE with the right permission needs no fault.
   for (int attempt = 0; attempt < 2; ++attempt) {
     if (addr < TASK_SIZE + kPageSize && addr <= TASK_SIZE - 1) {
-      if (auto slot = pt.find_pte(addr)) {
+      // A TLB of one PTE table: the upper three levels are walked again only when the
+      // access leaves the 2 MiB the last one covered, or when any page table has been
+      // allocated or freed since (which is what can change an upper-level entry).
+      std::optional<PteSlot> slot;
+      const uint64_t region = addr >> 21;
+      if (tlb_.pid == pid && tlb_.region == region && tlb_.generation == mem_.table_generation()) {
+        slot = PteSlot{tlb_.table, pt_index(addr, 1)};
+      } else if ((slot = pt.find_pte(addr))) {
+        tlb_ = {pid, region, mem_.table_generation(), slot->table};
+      }
+      if (slot) {
         uint64_t e = pt.get(*slot);
         bool ok = (e & _PAGE_PRESENT) && (e & _PAGE_USER) &&
                   (kind == Access::Read || (kind == Access::Write && (e & _PAGE_RW)) ||

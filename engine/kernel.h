@@ -468,6 +468,14 @@ class Kernel : public FrameSource {
   uint32_t kswapd_failures_ = 0;  // balance runs in a row that reclaimed nothing
   std::vector<OomReport> oom_log_;
   std::optional<CommitRefusal> commit_refusal_;
+  // access()'s one-entry cache of the PTE table for a 2 MiB region (see there).
+  struct TableTlb {
+    Pid pid = 0;
+    uint64_t region = ~0ULL;
+    uint64_t generation = ~0ULL;
+    Pfn table;
+  };
+  TableTlb tlb_;
   std::map<Pid, Process> procs_;
   std::map<uint64_t, Inode> inodes_;
   std::map<std::string, uint64_t> names_;  // path -> inode

@@ -63,6 +63,7 @@ std::optional<Pfn> PhysMem::alloc(FrameOwner owner, uint64_t owner_id, uint64_t 
   free_bits_[free_hint_] = word & (word - 1);
   --free_count_;
   ++allocs_;
+  if (owner == FrameOwner::PageTable) ++table_generation_;
   Frame& f = frames_[static_cast<size_t>(n)];
   f = Frame{};
   f.refcount = 1;
@@ -77,6 +78,7 @@ void PhysMem::free(Pfn pfn) {
   lru_del(pfn);
   ++frees_;
   Frame& f = frame(pfn);
+  if (f.owner == FrameOwner::PageTable) ++table_generation_;
   f = Frame{};
   size_t w = static_cast<size_t>(pfn.value / 64);
   free_bits_[w] |= 1ULL << (pfn.value % 64);

@@ -125,6 +125,9 @@ class PhysMem {
   // contents; nullopt when none is free (or when a test asked the next one to fail).
   std::optional<Pfn> alloc(FrameOwner owner, uint64_t owner_id, uint64_t index, uint32_t flags);
   uint64_t allocs() const { return allocs_; }
+  // Counts page-table pages allocated and freed: while it stands still, no upper-level
+  // page-table entry has changed (they change only when a table is added or removed).
+  uint64_t table_generation() const { return table_generation_; }
   uint64_t frees() const { return frees_; }
   // Returns a frame whose refcount reached zero to the free list.
   void free(Pfn pfn);
@@ -168,7 +171,7 @@ class PhysMem {
   Pfn zero_pfn_{};
   uint32_t fail_next_ = 0;
   uint32_t fail_after_ = 0;
-  uint64_t allocs_ = 0, frees_ = 0;
+  uint64_t allocs_ = 0, frees_ = 0, table_generation_ = 0;
 };
 
 }  // namespace vmplay::engine

@@ -176,3 +176,24 @@ TEST_CASE("fault: instruction fetches need VM_EXEC and a PTE without NX") {
   r = w.k.access(w.pid, d, Access::Exec);
   CHECK(r.si_code == kSegvAccErr);
 }
+
+TEST_CASE("fault: access()'s cached PTE table follows page tables freed and allocated again") {
+  World w;
+  const uint64_t region = 0x40000000;
+  uint64_t a = w.anon(kPageSize, PROT_READ | PROT_WRITE, region, MAP_FIXED);
+  REQUIRE(w.write(a, 1).ok);  // the walk of this 2 MiB region is now cached
+  Pfn old_table = w.k.walk(w.pid, a).steps[3].table;
+  REQUIRE(w.munmap(a, kPageSize).is_ok());  // free_pgtables frees that PTE table
+  // The freed frame goes to a data page elsewhere and is filled with non-zero bytes.
+  uint64_t b = w.anon(kPageSize, PROT_READ | PROT_WRITE, 0x80000000, MAP_FIXED);
+  for (uint64_t i = 0; i < kPageSize; i += 8) REQUIRE(w.write(b + i, 0xff).ok);
+  uint64_t c = w.anon(kPageSize, PROT_READ | PROT_WRITE, region, MAP_FIXED);
+  AccessResult r = w.read(c);
+  CHECK(r.ok);
+  CHECK(r.value == 0);
+  CHECK(r.fault == FaultKind::AnonZeroPage);  // a fresh fault, not a stale translation
+  CHECK(w.k.walk(w.pid, c).steps[3].table != old_table);
+  REQUIRE(w.write(c, 3).ok);
+  CHECK(w.read(c).value == 3);
+  CHECK(w.read(b).value == 0xff);
+}
