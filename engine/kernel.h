@@ -275,6 +275,13 @@ class Kernel : public FrameSource {
   // vm_commit_limit() and vm_committed_as, in pages.
   uint64_t commit_limit() const;
   uint64_t committed_pages() const;
+  // Pages by use, counted over the frame table once (what meminfo and vmstat report).
+  struct PageCounts {
+    uint64_t total = 0;       // every frame but the reserved ones (MemTotal)
+    uint64_t cache = 0;       // page cache and tmpfs pages (swap cache not included)
+    uint64_t dirty = 0, anon = 0, mapped = 0, shmem = 0, pagetables = 0, mlocked = 0, swapcached = 0;
+  };
+  PageCounts count_pages() const;
   // /proc/vmstat: the counters and events the model keeps, in the kernel's order.
   std::string proc_vmstat() const;
   // /proc/swaps: the swap file (/swapfile) once swap is configured, else the header.

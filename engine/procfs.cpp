@@ -106,30 +106,35 @@ std::optional<uint64_t> Kernel::pagemap_entry(Pid pid, uint64_t addr) const {
   return out;
 }
 
-std::string Kernel::proc_meminfo() const {
-  // fs/proc/meminfo.c: "Key:" padded to 16 columns, the value in 8, " kB".
-  uint64_t total = 0, free_pages = mem_.free_count(), cached = 0, dirty = 0, anon = 0, mapped = 0,
-           shmem = 0, pagetables = 0, mlocked = 0, swapcached = 0;
+Kernel::PageCounts Kernel::count_pages() const {
+  PageCounts c;
   for (const Frame& f : mem_.frames()) {
-    if (f.flags & PG_mlocked) ++mlocked;
-    if (f.flags & PG_swapcache) ++swapcached;
+    if (f.flags & PG_mlocked) ++c.mlocked;
+    if (f.flags & PG_swapcache) ++c.swapcached;
     switch (f.owner) {
       case FrameOwner::Reserved: case FrameOwner::Vdso: case FrameOwner::ZeroPage: continue;
       case FrameOwner::File:
       case FrameOwner::Shmem:
-        ++cached;
-        if (f.flags & PG_dirty) ++dirty;
-        if (f.owner == FrameOwner::Shmem) ++shmem;
-        if (f.mapcount) ++mapped;
+        ++c.cache;
+        if (f.flags & PG_dirty) ++c.dirty;
+        if (f.owner == FrameOwner::Shmem) ++c.shmem;
+        if (f.mapcount) ++c.mapped;
         break;
       case FrameOwner::Anon:
-        if (f.mapcount) ++anon;
+        if (f.mapcount) ++c.anon;
         break;
-      case FrameOwner::PageTable: ++pagetables; break;
+      case FrameOwner::PageTable: ++c.pagetables; break;
       case FrameOwner::Free: break;
     }
-    ++total;
+    ++c.total;
   }
+  return c;
+}
+
+std::string Kernel::proc_meminfo() const {
+  // fs/proc/meminfo.c: "Key:" padded to 16 columns, the value in 8, " kB".
+  const PageCounts c = count_pages();
+  const uint64_t free_pages = mem_.free_count();
   std::string out;
   auto line = [&](const char* key, uint64_t pages) { kb_line(out, key, pages << (PAGE_SHIFT - 10)); };
   auto lru = [&](LruList l) { return mem_.lru_size(l); };
@@ -139,12 +144,12 @@ std::string Kernel::proc_meminfo() const {
   uint64_t pagecache = lru(LruList::ActiveFile) + lru(LruList::InactiveFile);
   int64_t available = static_cast<int64_t>(free_pages) - static_cast<int64_t>(wm.high) +
                       static_cast<int64_t>(pagecache - std::min(pagecache / 2, wm.low));
-  line("MemTotal:", total);
+  line("MemTotal:", c.total);
   line("MemFree:", free_pages);
   line("MemAvailable:", available > 0 ? static_cast<uint64_t>(available) : 0);
   line("Buffers:", 0);
-  line("Cached:", cached);
-  line("SwapCached:", swapcached);
+  line("Cached:", c.cache);
+  line("SwapCached:", c.swapcached);
   line("Active:", lru(LruList::ActiveAnon) + lru(LruList::ActiveFile));
   line("Inactive:", lru(LruList::InactiveAnon) + lru(LruList::InactiveFile));
   line("Active(anon):", lru(LruList::ActiveAnon));
@@ -152,15 +157,15 @@ std::string Kernel::proc_meminfo() const {
   line("Active(file):", lru(LruList::ActiveFile));
   line("Inactive(file):", lru(LruList::InactiveFile));
   line("Unevictable:", lru(LruList::Unevictable));
-  line("Mlocked:", mlocked);
+  line("Mlocked:", c.mlocked);
   line("SwapTotal:", swap_.total());
   line("SwapFree:", swap_.free());
-  line("Dirty:", dirty);
+  line("Dirty:", c.dirty);
   line("Writeback:", 0);
-  line("AnonPages:", anon);
-  line("Mapped:", mapped);
-  line("Shmem:", shmem);
-  line("PageTables:", pagetables);
+  line("AnonPages:", c.anon);
+  line("Mapped:", c.mapped);
+  line("Shmem:", c.shmem);
+  line("PageTables:", c.pagetables);
   line("CommitLimit:", commit_limit());
   line("Committed_AS:", committed_pages());
   return out;

@@ -985,27 +985,9 @@ Errno Kernel::madvise_remove(Process& p, const Vma& v, uint64_t start, uint64_t 
 // /proc/vmstat
 
 std::string Kernel::proc_vmstat() const {
-  uint64_t anon = 0, mapped = 0, file_pages = 0, dirty = 0, shmem = 0, pagetables = 0, mlock = 0,
-           swapcached = 0;
-  for (const Frame& f : mem_.frames()) {
-    if (f.flags & PG_mlocked) ++mlock;
-    if (f.flags & PG_swapcache) ++swapcached;
-    switch (f.owner) {
-      case FrameOwner::File:
-      case FrameOwner::Shmem:
-        ++file_pages;
-        if (f.flags & PG_dirty) ++dirty;
-        if (f.owner == FrameOwner::Shmem) ++shmem;
-        if (f.mapcount) ++mapped;
-        break;
-      case FrameOwner::Anon:
-        if (f.mapcount) ++anon;
-        if (f.flags & PG_swapcache) ++file_pages;  // swap cache pages count as file pages
-        break;
-      case FrameOwner::PageTable: ++pagetables; break;
-      default: break;
-    }
-  }
+  const PageCounts c = count_pages();
+  // NR_FILE_PAGES counts the swap cache too (meminfo's Cached subtracts it again).
+  const uint64_t file_pages = c.cache + c.swapcached;
   auto lru = [&](LruList l) { return mem_.lru_size(l); };
   std::string out;
   auto line = [&](const char* name, uint64_t v) {
@@ -1019,22 +1001,22 @@ std::string Kernel::proc_vmstat() const {
   line("nr_zone_inactive_file", lru(LruList::InactiveFile));
   line("nr_zone_active_file", lru(LruList::ActiveFile));
   line("nr_zone_unevictable", lru(LruList::Unevictable));
-  line("nr_zone_write_pending", dirty);
-  line("nr_mlock", mlock);
+  line("nr_zone_write_pending", c.dirty);
+  line("nr_mlock", c.mlocked);
   line("nr_inactive_anon", lru(LruList::InactiveAnon));
   line("nr_active_anon", lru(LruList::ActiveAnon));
   line("nr_inactive_file", lru(LruList::InactiveFile));
   line("nr_active_file", lru(LruList::ActiveFile));
   line("nr_unevictable", lru(LruList::Unevictable));
-  line("nr_anon_pages", anon);
-  line("nr_mapped", mapped);
+  line("nr_anon_pages", c.anon);
+  line("nr_mapped", c.mapped);
   line("nr_file_pages", file_pages);
-  line("nr_dirty", dirty);
+  line("nr_dirty", c.dirty);
   line("nr_writeback", 0);
-  line("nr_shmem", shmem);
+  line("nr_shmem", c.shmem);
   line("nr_vmscan_write", vm_.nr_vmscan_write);
-  line("nr_page_table_pages", pagetables);
-  line("nr_swapcached", swapcached);
+  line("nr_page_table_pages", c.pagetables);
+  line("nr_swapcached", c.swapcached);
   line("pgpgin", vm_.pgpgin);
   line("pgpgout", vm_.pgpgout);
   line("pswpin", vm_.pswpin);
