@@ -571,3 +571,24 @@ TEST_CASE("direct reclaim: once kswapd has given up, an allocation at the min wa
   // Direct reclaim's progress resets kswapd_failures: kswapd is woken again after it.
   CHECK(vmstat(w, "pgscan_kswapd") > 0);
 }
+
+TEST_CASE("MADV_RANDOM: references through such a mapping do not count, so its pages go first") {
+  World w(machine(1024, 0, 1));
+  w.k.create_file("/home/user/normal", 777005, std::vector<uint8_t>(32 * P, 0x41));
+  w.k.create_file("/home/user/random", 777006, std::vector<uint8_t>(32 * P, 0x42));
+  auto nfd = w.k.sys_openat(w.pid, AT_FDCWD_, "/home/user/normal", O_RDONLY_, 0);
+  auto rfd = w.k.sys_openat(w.pid, AT_FDCWD_, "/home/user/random", O_RDONLY_, 0);
+  uint64_t n = w.mmap({0, 32 * P, PROT_READ, MAP_PRIVATE, static_cast<int64_t>(nfd.value), 0}).value;
+  uint64_t r = w.mmap({0, 32 * P, PROT_READ, MAP_PRIVATE, static_cast<int64_t>(rfd.value), 0}).value;
+  REQUIRE(w.madvise(r, 32 * P, MADV_RANDOM).is_ok());
+  // The normal file's pages are read first, so they are older (nearer the tail).
+  for (uint64_t i = 0; i < 32; ++i) REQUIRE(w.read(n + i * P).ok);
+  for (uint64_t i = 0; i < 32; ++i) REQUIRE(w.read(r + i * P).ok);
+  const Inode* normal = w.k.inode(777005);
+  const Inode* random = w.k.inode(777006);
+  uint64_t q = w.anon(1000 * P);
+  for (uint64_t i = 0; i < 1000 && vmstat(w, "pgsteal_file") < 16; ++i) REQUIRE(w.write(q + i * P, 1).ok);
+  // Both were used once; the normal pages got another trip round the list.
+  CHECK(random->cache.size() <= 32 - 16);
+  CHECK(normal->cache.size() == 32);
+}
