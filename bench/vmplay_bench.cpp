@@ -79,7 +79,7 @@ void fault_storm(uint64_t bytes, const char* label) {
     // Writes of 0 fault like any write but leave the contents unallocated: the cost
     // measured is the kernel's, not 4 KiB of host memory per page.
     for (uint64_t i = 0; i < pages; ++i) check(k.access(pid, p + i * P, Access::Write, 0).ok, "a storm write");
-    k.drain_events();
+    k.clear_events();
   });
   double host = -1;
 #ifdef VMPLAY_HOST
@@ -107,22 +107,22 @@ void churn(uint64_t vmas) {
   // Three-page mappings for mprotect to split in the middle and merge back.
   const uint64_t spl = kBase + vmas * 2 * P + (1ULL << 30);
   check(k.sys_mmap(pid, {spl, 3 * P, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0}).is_ok(), "setup");
-  k.drain_events();
+  k.clear_events();
   double sim_churn = seconds_of([&] {
     for (uint64_t i = 0; i < rounds; ++i) {
       uint64_t a = k.sys_mmap(pid, {0, P, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0}).value;
       check(k.sys_munmap(pid, a, P).is_ok(), "munmap");
-      if ((i & 1023) == 0) k.drain_events();
+      if ((i & 1023) == 0) k.clear_events();
     }
-    k.drain_events();
+    k.clear_events();
   });
   double sim_split = seconds_of([&] {
     for (uint64_t i = 0; i < rounds; ++i) {
       check(k.sys_mprotect(pid, spl + P, P, PROT_READ).is_ok(), "mprotect");
       check(k.sys_mprotect(pid, spl + P, P, PROT_READ | PROT_WRITE).is_ok(), "mprotect");
-      if ((i & 1023) == 0) k.drain_events();
+      if ((i & 1023) == 0) k.clear_events();
     }
-    k.drain_events();
+    k.clear_events();
   });
   double host_churn = -1, host_split = -1;
 #ifdef VMPLAY_HOST
@@ -161,14 +161,14 @@ void fork_cow(uint64_t pages) {
   Pid pid = *k.spawn("bench");
   uint64_t p = k.sys_mmap(pid, {0, pages * P, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0}).value;
   for (uint64_t i = 0; i < pages; ++i) check(k.access(pid, p + i * P, Access::Write, 0).ok, "setup write");
-  k.drain_events();
+  k.clear_events();
   const uint64_t cow = pages / 10;
   double sim = seconds_of([&] {
     Pid child = static_cast<Pid>(k.sys_fork(pid).value);
     for (uint64_t i = 0; i < cow; ++i) check(k.access(child, p + i * 10 * P, Access::Write, 0).ok, "cow write");
     k.sys_exit_group(child, 0);
     (void)k.sys_wait4(pid, child);
-    k.drain_events();
+    k.clear_events();
   });
   double host = -1;
 #ifdef VMPLAY_HOST
@@ -200,7 +200,7 @@ void file_reads(uint64_t bytes, const char* label) {
     uint64_t m = k.sys_mmap(pid, {0, bytes, PROT_READ, MAP_PRIVATE, fd, 0}).value;
     for (uint64_t i = 0; i < pages; ++i) check(k.access(pid, m + i * P, Access::Read).ok, "file read");
     check(k.sys_munmap(pid, m, bytes).is_ok(), "munmap");
-    k.drain_events();
+    k.clear_events();
   };
   pass();  // fills the page cache
   double sim = seconds_of(pass);
@@ -276,7 +276,7 @@ void metadata() {
   Pid pid = *k.spawn("bench");
   uint64_t p = k.sys_mmap(pid, {0, pages * P, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0}).value;
   for (uint64_t i = 0; i < pages; ++i) check(k.access(pid, p + i * P, Access::Write, 0).ok, "write");
-  k.drain_events();
+  k.clear_events();
   double after = heap();
   std::printf("%-38s %.1f bytes (host heap for a machine with %" PRIu64 " resident pages, page tables included)\n",
               "host memory per resident page", (after - before) / static_cast<double>(pages), pages);

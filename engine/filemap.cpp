@@ -135,9 +135,9 @@ std::optional<Pfn> Kernel::filemap_get_page(Inode& ino, uint64_t index, uint64_t
   return target;
 }
 
-void Kernel::map_file_page(Process& p, const Vma& v, PteSlot slot, uint64_t addr, Pfn pfn, bool write) {
+void Kernel::map_file_page(Process& p, const Vma& v, const Inode& ino, PteSlot slot, uint64_t addr, Pfn pfn,
+                           bool write) {
   uint64_t prot = vm_get_page_prot(v.flags);
-  const Inode& ino = inodes_.at(v.inode);
   // vma_wants_writenotify: shared mappings of files with dirty accounting start
   // write-protected so that the first write can mark the page dirty; tmpfs does not.
   if ((v.flags & VM_SHARED) && ino.kind == InodeKind::Regular) prot &= ~uint64_t{_PAGE_RW};
@@ -218,7 +218,7 @@ void Kernel::do_file_fault(Process& p, Vma& vma, uint64_t addr, Access kind, Acc
   }
   if (kind == Access::Write) {
     // do_shared_fault: page_mkwrite, then the page-cache page mapped writable.
-    map_file_page(p, vma, *slot, page, *pfn, true);
+    map_file_page(p, vma, ino, *slot, page, *pfn, true);
     mm.hiwater_rss = std::max(mm.hiwater_rss, mm.rss());
     fault_event(FaultKind::FileShared, *pfn, 0, major);
     return;
@@ -227,23 +227,22 @@ void Kernel::do_file_fault(Process& p, Vma& vma, uint64_t addr, Access kind, Acc
   // window: 16 PTEs aligned by virtual address, clamped to the VMA and the page table.
   // (Linux maps the window before reading and then the whole large folio that
   // readahead created; without large folios this gives the same result.)
-  map_file_page(p, vma, *slot, page, *pfn, false);
+  map_file_page(p, vma, ino, *slot, page, *pfn, false);
   uint64_t mapped = 1;
   uint64_t pte_off = pt_index(page, 1);
   uint64_t vma_off = (page - vma.start) >> PAGE_SHIFT;
   uint64_t from = std::max(pte_off & ~(kFaultAroundPages - 1), pte_off - std::min(pte_off, vma_off));
   uint64_t to = std::min({from + kFaultAroundPages, uint64_t{512}, pte_off + vma.pages() - vma_off});
   uint64_t table_base = page - (pte_off << PAGE_SHIFT);
-  for (uint64_t i = from; i < to; ++i) {
+  // The window's file pages are consecutive: one walk of the page cache from its first.
+  const uint64_t first_idx = vma.pgoff + (((table_base + (from << PAGE_SHIFT)) - vma.start) >> PAGE_SHIFT);
+  const uint64_t end_idx = std::min(first_idx + (to - from), ino.pages());
+  for (auto it = ino.cache.lower_bound(first_idx); it != ino.cache.end() && it->first < end_idx; ++it) {
+    uint64_t i = from + (it->first - first_idx);
     if (i == pte_off) continue;
-    uint64_t a = table_base + (i << PAGE_SHIFT);
-    uint64_t idx = vma.pgoff + ((a - vma.start) >> PAGE_SHIFT);
-    if (idx >= ino.pages()) break;
-    auto it = ino.cache.find(idx);
-    if (it == ino.cache.end()) continue;
     PteSlot s{slot->table, i};
     if (!pte_none(pt.get(s))) continue;
-    map_file_page(p, vma, s, a, it->second, false);
+    map_file_page(p, vma, ino, s, table_base + (i << PAGE_SHIFT), it->second, false);
     ++mapped;
   }
   mm.hiwater_rss = std::max(mm.hiwater_rss, mm.rss());
@@ -265,7 +264,7 @@ void Kernel::iput(uint64_t key) {
   if (!ino.unlinked || ino.open_count || ino.map_count) return;
   // The last reference to a deleted file: its page cache and its swap go with it.
   for (const auto& sw : ino.swapped) swap_free_entry(sw.second);
-  for (auto& [index, pfn] : ino.cache) {
+  for (const auto& [index, pfn] : ino.cache) {
     emit({.kind = EventKind::PageCacheRemove, .addr = index, .value = key, .pfn = pfn});
     Frame& f = mem_.frame(pfn);
     if (f.refcount) --f.refcount;

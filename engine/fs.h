@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/pageindex.h"
 #include "engine/physmem.h"
 #include "engine/types.h"
 
@@ -40,9 +41,9 @@ struct Inode {
   uint32_t map_count = 0;  // VMAs mapping it
   uint32_t dev_major = 0xfe, dev_minor = 0;
   // The page cache: page index -> frame. A page in it holds one reference.
-  std::map<uint64_t, Pfn> cache;
+  PageIndex<Pfn> cache;
   // What is "on disk" (regular files) per page; a page absent from both is zeros.
-  std::map<uint64_t, PageData> disk;  // shared with the page cache's frames
+  PageIndex<PageData> disk;  // shared with the page cache's frames
   // tmpfs pages written out to swap: page index -> swap slot (shmem's swap entries).
   std::map<uint64_t, uint32_t> swapped;
   // Shared anonymous memory charges its whole size to Committed_AS (shmem_acct_size);

@@ -125,6 +125,22 @@ std::vector<Event> Kernel::drain_events() {
   return out;
 }
 
+namespace {
+// A log buffer larger than this (about 19 MB) is given back rather than kept for reuse.
+constexpr size_t kEventBufferKept = size_t{1} << 18;
+}  // namespace
+
+void Kernel::drain_events(std::vector<Event>& into) {
+  into.clear();
+  if (into.capacity() > kEventBufferKept) std::vector<Event>().swap(into);
+  into.swap(events_);
+}
+
+void Kernel::clear_events() {
+  events_.clear();
+  if (events_.capacity() > kEventBufferKept) std::vector<Event>().swap(events_);
+}
+
 Process* Kernel::proc(Pid pid) {
   auto it = procs_.find(pid);
   return it == procs_.end() ? nullptr : &it->second;

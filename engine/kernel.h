@@ -314,6 +314,11 @@ class Kernel : public FrameSource {
   // ---- events ----
   const std::vector<Event>& events() const { return events_; }
   std::vector<Event> drain_events();
+  // The same, into a buffer the caller keeps: its old contents are dropped and its
+  // storage becomes the log's, so a long session reuses one buffer instead of growing a
+  // new one (and having the host zero its pages) for every command.
+  void drain_events(std::vector<Event>& into);
+  void clear_events();
   uint64_t event_seq() const { return seq_; }
 
   // ---- invariants: empty when coherent, otherwise one line per violation ----
@@ -383,7 +388,7 @@ class Kernel : public FrameSource {
   std::optional<Pfn> filemap_get_page(Inode& ino, uint64_t index, uint64_t ra_start, uint64_t ra_end,
                                       bool* major);
   std::optional<Pfn> page_cache_fill(Inode& ino, uint64_t index, bool from_disk);
-  void map_file_page(Process& p, const Vma& v, PteSlot slot, uint64_t addr, Pfn pfn, bool write);
+  void map_file_page(Process& p, const Vma& v, const Inode& ino, PteSlot slot, uint64_t addr, Pfn pfn, bool write);
   uint64_t& rss_counter(Mm& mm, const Frame& f);
   bool uaccess(Process& p, uint64_t addr, Access kind, uint8_t& byte);
   std::optional<Pfn> alloc_anon_page(Process& p, Vma& vma, uint64_t page);

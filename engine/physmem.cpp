@@ -5,7 +5,7 @@
 
 namespace vmplay::engine {
 
-uint8_t* PageData::mut() {
+uint8_t* PageData::mut_slow() {
   if (!bytes_) {
     bytes_ = std::make_shared<std::array<uint8_t, kPageSize>>();
     bytes_->fill(0);
@@ -163,32 +163,6 @@ std::optional<Pfn> PhysMem::lru_next(Pfn pfn) const {
   uint32_t p = frame(pfn).lru_next;
   if (p == kNoFrame) return std::nullopt;
   return Pfn{p};
-}
-
-uint8_t PhysMem::read_byte(Pfn pfn, uint64_t offset) const {
-  const Frame& f = frame(pfn);
-  if (f.data.empty()) return 0;
-  return f.data[offset & (kPageSize - 1)];
-}
-
-void PhysMem::write_byte(Pfn pfn, uint64_t offset, uint8_t v) {
-  Frame& f = frame(pfn);
-  if (f.data.empty() && v == 0) return;  // still all zeros: keep it unallocated
-  f.data.mut()[offset & (kPageSize - 1)] = v;
-}
-
-uint64_t PhysMem::read_u64(Pfn pfn, uint64_t index) const {
-  const Frame& f = frame(pfn);
-  if (f.data.empty()) return 0;
-  uint64_t v;
-  std::memcpy(&v, f.data.data() + (index % 512) * 8, 8);
-  return v;  // little-endian on both x86-64 and wasm32
-}
-
-void PhysMem::write_u64(Pfn pfn, uint64_t index, uint64_t v) {
-  Frame& f = frame(pfn);
-  if (f.data.empty() && v == 0) return;
-  std::memcpy(f.data.mut() + (index % 512) * 8, &v, 8);
 }
 
 void PhysMem::copy_frame(Pfn dst, Pfn src) {

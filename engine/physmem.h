@@ -3,6 +3,7 @@
 #pragma once
 #include <array>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <optional>
 #include <vector>
@@ -63,11 +64,12 @@ class PageData {
   const uint8_t* data() const { return bytes_->data(); }
   void clear() { bytes_.reset(); }
   // The bytes, for writing: zeros when empty, a private copy when shared.
-  uint8_t* mut();
+  uint8_t* mut() { return bytes_ && bytes_.use_count() == 1 ? bytes_->data() : mut_slow(); }
   // Only for tests: whether another copy of the machine shares these bytes.
   bool shared() const { return bytes_ && bytes_.use_count() > 1; }
 
  private:
+  uint8_t* mut_slow();  // allocates zeros, or copies shared bytes
   std::shared_ptr<std::array<uint8_t, kPageSize>> bytes_;
 };
 
@@ -139,10 +141,29 @@ class PhysMem {
     fail_after_ = after;
   }
 
-  uint8_t read_byte(Pfn pfn, uint64_t offset) const;
-  void write_byte(Pfn pfn, uint64_t offset, uint8_t v);
-  uint64_t read_u64(Pfn pfn, uint64_t index) const;
-  void write_u64(Pfn pfn, uint64_t index, uint64_t v);
+  // Contents by byte and by 64-bit word (a page-table entry); inline, as the MMU's walk
+  // and every fault use them.
+  uint8_t read_byte(Pfn pfn, uint64_t offset) const {
+    const Frame& f = frame(pfn);
+    return f.data.empty() ? 0 : f.data[offset & (kPageSize - 1)];
+  }
+  void write_byte(Pfn pfn, uint64_t offset, uint8_t v) {
+    Frame& f = frame(pfn);
+    if (f.data.empty() && v == 0) return;  // still all zeros: keep it unallocated
+    f.data.mut()[offset & (kPageSize - 1)] = v;
+  }
+  uint64_t read_u64(Pfn pfn, uint64_t index) const {
+    const Frame& f = frame(pfn);
+    if (f.data.empty()) return 0;
+    uint64_t v;
+    std::memcpy(&v, f.data.data() + (index % 512) * 8, 8);
+    return v;  // little-endian on both x86-64 and wasm32
+  }
+  void write_u64(Pfn pfn, uint64_t index, uint64_t v) {
+    Frame& f = frame(pfn);
+    if (f.data.empty() && v == 0) return;
+    std::memcpy(f.data.mut() + (index % 512) * 8, &v, 8);
+  }
   void copy_frame(Pfn dst, Pfn src);
   void clear_frame(Pfn pfn) { frame(pfn).data.clear(); }
 

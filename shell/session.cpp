@@ -304,7 +304,7 @@ void Session::reset() {
     }
     starting_ = false;
   }
-  kernel_.drain_events();
+  kernel_.clear_events();
   vars_.clear();
   last_.reset();
   unfinished_.clear();
@@ -1342,7 +1342,8 @@ void Session::run_cat(const Stmt& st, Pid pid, Output& out) {
 }
 
 void Session::append_events(Output& out, Pid pid, bool tag) {
-  std::vector<Event> evs = kernel_.drain_events();
+  kernel_.drain_events(event_buf_);
+  const std::vector<Event>& evs = event_buf_;
   // Page-cache traffic is summed per file: "32 pages of X read from disk".
   std::map<uint64_t, uint64_t> disk_reads, writebacks;
   for (const Event& e : evs) {

@@ -190,6 +190,7 @@ class Session {
   std::map<std::string, std::string> unfinished_;  // strace "<unfinished ...>" halves, by pid
   std::map<int32_t, engine::Pid> pid_map_;         // pids in a replayed log -> simulated pids
   std::vector<engine::Event> last_events_;
+  std::vector<engine::Event> event_buf_;  // the kernel's event log, drained into a reused buffer
   uint64_t lines_run_ = 0;
   bool starting_ = false;  // reset() is running the loader's start-up lines
 };

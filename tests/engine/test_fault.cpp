@@ -12,6 +12,11 @@ std::vector<Event> of_kind(const Kernel& k, EventKind kind) {
     if (e.kind == kind) out.push_back(e);
   return out;
 }
+size_t of_kind_in(const std::vector<Event>& evs, EventKind kind) {
+  size_t n = 0;
+  for (const auto& e : evs) n += e.kind == kind;
+  return n;
+}
 }  // namespace
 
 TEST_CASE("fault: an anonymous write maps a zero-filled frame, writable and dirty") {
@@ -196,4 +201,26 @@ TEST_CASE("fault: access()'s cached PTE table follows page tables freed and allo
   REQUIRE(w.write(c, 3).ok);
   CHECK(w.read(c).value == 3);
   CHECK(w.read(b).value == 0xff);
+}
+
+TEST_CASE("events: draining into a kept buffer hands over the log, drops the buffer's old contents") {
+  World w;
+  uint64_t p = w.anon(8192);
+  w.k.clear_events();
+  CHECK(w.k.events().empty());
+  std::vector<Event> buf(3, Event{.kind = EventKind::Signal});  // stale: must not survive
+  w.write(p, 1);
+  const uint64_t after_first = w.k.event_seq();
+  w.k.drain_events(buf);
+  CHECK(w.k.events().empty());
+  REQUIRE_FALSE(buf.empty());
+  for (const Event& e : buf) CHECK(e.kind != EventKind::Signal);
+  CHECK(buf.back().seq == after_first);
+  CHECK(of_kind_in(buf, EventKind::Fault) == 1);
+  // The next command's events start a new log; the buffer gets only those.
+  w.write(p + 4096, 2);
+  w.k.drain_events(buf);
+  REQUIRE_FALSE(buf.empty());
+  CHECK(buf.front().seq == after_first + 1);
+  CHECK(of_kind_in(buf, EventKind::Fault) == 1);
 }
