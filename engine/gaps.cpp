@@ -95,11 +95,26 @@ int32_t GapIndex::find(int32_t t, uint64_t owner) const {
   return -1;
 }
 
+bool GapIndex::update(int32_t t, const Gap& g) {
+  if (t < 0) return false;
+  Node& n = nodes_[static_cast<size_t>(t)];
+  if (g.owner != n.gap.owner) {
+    if (!update(g.owner < n.gap.owner ? n.left : n.right, g)) return false;
+  } else {
+    n.gap = g;
+  }
+  pull(t);
+  return true;
+}
+
 void GapIndex::set(const Gap& g) {
-  int32_t at = find(root_, g.owner);
-  if (at >= 0) {
-    // Same key: update in place and refresh the maxima on the path from the root.
-    erase(g.owner);
+  // The priority is a hash of the owner, so the tree's shape depends only on the set of
+  // owners: a gap that changes in place keeps its node, and only the maxima on the path
+  // from the root are refreshed.
+  if (int32_t at = find(root_, g.owner); at >= 0) {
+    const Gap& old = nodes_[static_cast<size_t>(at)].gap;
+    if (old.start != g.start || old.end != g.end) update(root_, g);
+    return;
   }
   int32_t n;
   if (!free_.empty()) {
@@ -158,10 +173,8 @@ void GapIndex::collect_range(int32_t t, uint64_t lo, uint64_t hi, std::vector<ui
   if (n.gap.owner < hi) collect_range(n.right, lo, hi, out);
 }
 
-std::vector<uint64_t> GapIndex::owners_in(uint64_t lo, uint64_t hi) const {
-  std::vector<uint64_t> out;
+void GapIndex::owners_in(uint64_t lo, uint64_t hi, std::vector<uint64_t>& out) const {
   collect_range(root_, lo, hi, out);
-  return out;
 }
 
 std::vector<GapIndex::Gap> GapIndex::all() const {

@@ -28,8 +28,8 @@ class GapIndex {
   std::optional<Gap> highest_fitting(uint64_t max_owner, uint64_t len) const;
   size_t size() const { return count_; }
   std::vector<Gap> all() const;  // in address order (for invariant checks)
-  // Owners in [lo, hi], in order: O(log n + k).
-  std::vector<uint64_t> owners_in(uint64_t lo, uint64_t hi) const;
+  // Appends the owners in [lo, hi] to out, in order: O(log n + k).
+  void owners_in(uint64_t lo, uint64_t hi, std::vector<uint64_t>& out) const;
   void clear();
 
  private:
@@ -41,6 +41,7 @@ class GapIndex {
   };
   int32_t insert(int32_t t, int32_t n);
   int32_t remove(int32_t t, uint64_t owner);
+  bool update(int32_t t, const Gap& g);  // replaces the gap of an owner present below t
   int32_t rotate_left(int32_t t);
   int32_t rotate_right(int32_t t);
   void pull(int32_t t);

@@ -531,7 +531,8 @@ bool Kernel::split_vma(Process& p, uint64_t vma_start, uint64_t addr) {
   hi.pgoff = lo.pgoff + ((addr - lo.start) >> PAGE_SHIFT);
   lo.end = addr;
   mm.vmas.emplace(addr, hi);
-  mm.sync_gaps(lo.start, hi.end);
+  // The one new gap is the empty one below hi; lo's and the next VMA's do not change.
+  mm.gaps.set({addr, addr, vm_start_gap(hi)});
   if (hi.inode) ++inodes_.at(hi.inode).map_count;
   emit({.kind = EventKind::VmaSplit, .pid = p.pid, .addr = addr, .end = old_end});
   return true;

@@ -45,11 +45,22 @@ GapIndex::Gap Mm::gap_of(uint64_t owner) const {
 void Mm::sync_gaps(uint64_t lo, uint64_t hi) {
   // Owners in [lo, hi] that are gone lose their entry; the VMAs there and the first
   // one above hi (whose gap starts at the last end below it) are recomputed.
-  for (uint64_t owner : gaps.owners_in(lo, hi))
+  // (Into one buffer reused by every call: this runs on every change to the VMAs.)
+  static thread_local std::vector<uint64_t> owners;
+  owners.clear();
+  gaps.owners_in(lo, hi, owners);
+  for (uint64_t owner : owners)
     if (owner < TASK_SIZE && !vmas.count(owner)) gaps.erase(owner);
-  for (auto it = vmas.lower_bound(lo); it != vmas.end() && it->first <= hi; ++it) gaps.set(gap_of(it->first));
-  auto next = vmas.upper_bound(hi);
-  gaps.set(gap_of(next == vmas.end() ? TASK_SIZE : next->first));
+  // One walk of the VMAs from lo, each gap starting at the end of the VMA before it (what
+  // gap_of computes with two lookups per VMA).
+  auto it = vmas.lower_bound(lo);
+  uint64_t prev_end = it == vmas.begin() ? 0 : std::prev(it)->second.end;
+  for (; it != vmas.end() && it->first <= hi; ++it) {
+    gaps.set({it->first, prev_end, vm_start_gap(it->second)});
+    prev_end = it->second.end;
+  }
+  if (it == vmas.end()) gaps.set({TASK_SIZE, prev_end, TASK_SIZE});
+  else gaps.set({it->first, prev_end, vm_start_gap(it->second)});
 }
 
 void Mm::rebuild_gaps() {

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstring>
 #include <array>
+#include <unordered_map>
 
 namespace vmplay::shell {
 
@@ -96,9 +97,12 @@ constexpr Named kOther[] = {
 
 std::string hex(uint64_t v) {
   if (v == 0) return "0";
-  char b[24];
-  std::snprintf(b, sizeof b, "0x%" PRIx64, v);
-  return b;
+  char b[18];
+  char* p = b + sizeof b;
+  for (; v; v >>= 4) *--p = "0123456789abcdef"[v & 15];
+  *--p = 'x';
+  *--p = '0';
+  return std::string(p, static_cast<size_t>(b + sizeof b - p));
 }
 
 std::string format_pointer(uint64_t v) { return v == 0 ? "NULL" : hex(v); }
@@ -168,18 +172,29 @@ std::optional<uint64_t> parse_swap_size(const std::string& s) {
 }
 
 std::optional<uint64_t> constant_value(std::string_view name) {
-  for (const auto& n : kProt) if (name == n.name) return n.value;
-  for (const auto& n : kMapType) if (name == n.name) return n.value;
-  for (const auto& n : kMapFlags) if (name == n.name) return n.value;
-  for (const auto& n : kOther) if (name == n.name) return n.value;
-  for (const auto& n : kMadvise) if (name == n.name) return n.value;
-  for (const auto& n : kOpenFlags) if (name == n.name) return n.value;
-  for (const auto& n : kMsync) if (name == n.name) return n.value;
-  for (const auto& n : kMfd) if (name == n.name) return n.value;
-  for (const auto& n : kMremap) if (name == n.name) return n.value;
-  for (const auto& n : kMcl) if (name == n.name) return n.value;
-  for (const auto& n : kMlock2) if (name == n.name) return n.value;
-  return std::nullopt;
+  // Every table's names in one hash map, built once; where two tables share a name the
+  // first listed wins, as a scan in this order would find.
+  static const std::unordered_map<std::string_view, uint64_t> by_name = [] {
+    std::unordered_map<std::string_view, uint64_t> m;
+    auto add = [&m](const auto& table) {
+      for (const auto& n : table) m.emplace(n.name, n.value);
+    };
+    add(kProt);
+    add(kMapType);
+    add(kMapFlags);
+    add(kOther);
+    add(kMadvise);
+    add(kOpenFlags);
+    add(kMsync);
+    add(kMfd);
+    add(kMremap);
+    add(kMcl);
+    add(kMlock2);
+    return m;
+  }();
+  auto it = by_name.find(name);
+  if (it == by_name.end()) return std::nullopt;
+  return it->second;
 }
 
 namespace {

@@ -8,6 +8,13 @@ namespace vmplay::shell {
 
 namespace {
 
+// Character classes of the C locale, inline (the C library's go through a call and a
+// locale table per character).
+constexpr bool is_digit(char c) { return c >= '0' && c <= '9'; }
+constexpr bool is_alpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+constexpr bool is_alnum(char c) { return is_alpha(c) || is_digit(c); }
+constexpr bool is_xdigit(char c) { return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
+
 struct Token {
   enum class Kind { End, Ident, Number, Char, String, Punct, Bad } kind = Kind::End;
   Span span;
@@ -102,18 +109,18 @@ void Parser::advance() {
   if (pos_ >= s_.size()) {
     t.kind = Token::Kind::End;
     t.span.end = t.span.begin;
-    tok_ = t;
+    tok_ = std::move(t);
     return;
   }
   char c = s_[pos_];
-  if (std::isalpha(static_cast<unsigned char>(c)) || c == '_') {
+  if (is_alpha(c) || c == '_') {
     size_t b = pos_;
     while (pos_ < s_.size() &&
-           (std::isalnum(static_cast<unsigned char>(s_[pos_])) || s_[pos_] == '_'))
+           (is_alnum(s_[pos_]) || s_[pos_] == '_'))
       ++pos_;
     t.kind = Token::Kind::Ident;
     t.text = std::string(s_.substr(b, pos_ - b));
-  } else if (std::isdigit(static_cast<unsigned char>(c))) {
+  } else if (is_digit(c)) {
     lex_number(t);
   } else if (c == '\'') {
     lex_char(t);
@@ -139,7 +146,7 @@ void Parser::advance() {
     ++pos_;
   }
   t.span.end = static_cast<uint32_t>(pos_);
-  tok_ = t;
+  tok_ = std::move(t);
 }
 
 bool Parser::lex_number(Token& t) {
@@ -149,17 +156,17 @@ bool Parser::lex_number(Token& t) {
     base = 16;
     pos_ += 2;
   } else if (s_[pos_] == '0' && pos_ + 1 < s_.size() &&
-             std::isdigit(static_cast<unsigned char>(s_[pos_ + 1]))) {
+             is_digit(s_[pos_ + 1])) {
     base = 8;
     ++pos_;
   }
   size_t digits_begin = pos_;
   uint64_t v = 0;
   bool overflow = false;
-  while (pos_ < s_.size() && std::isalnum(static_cast<unsigned char>(s_[pos_]))) {
+  while (pos_ < s_.size() && is_alnum(s_[pos_])) {
     // A size suffix ends a decimal number: 4K, 2M, 1G.
     char up = static_cast<char>(std::toupper(static_cast<unsigned char>(s_[pos_])));
-    bool last = pos_ + 1 >= s_.size() || !std::isalnum(static_cast<unsigned char>(s_[pos_ + 1]));
+    bool last = pos_ + 1 >= s_.size() || !is_alnum(s_[pos_ + 1]);
     if (base == 10 && pos_ > digits_begin && last && (up == 'K' || up == 'M' || up == 'G')) {
       int shift = up == 'K' ? 10 : up == 'M' ? 20 : 30;
       if (v > (UINT64_MAX >> shift)) overflow = true;
@@ -168,7 +175,7 @@ bool Parser::lex_number(Token& t) {
       break;
     }
     char d = static_cast<char>(std::tolower(static_cast<unsigned char>(s_[pos_])));
-    int dv = std::isdigit(static_cast<unsigned char>(d)) ? d - '0' : (d >= 'a' && d <= 'f') ? d - 'a' + 10 : 99;
+    int dv = is_digit(d) ? d - '0' : (d >= 'a' && d <= 'f') ? d - 'a' + 10 : 99;
     if (dv >= base) {
       t.kind = Token::Kind::Bad;
       t.bad = std::string("'") + s_[pos_] + "' is not a digit of a base-" + std::to_string(base) + " number";
@@ -243,9 +250,9 @@ bool Parser::lex_escape(Token& t, uint64_t& v) {
     case 'x': {
       int n = 0;
       v = 0;
-      while (n < 2 && pos_ < s_.size() && std::isxdigit(static_cast<unsigned char>(s_[pos_]))) {
+      while (n < 2 && pos_ < s_.size() && is_xdigit(s_[pos_])) {
         char d = static_cast<char>(std::tolower(static_cast<unsigned char>(s_[pos_++])));
-        v = v * 16 + static_cast<uint64_t>(std::isdigit(static_cast<unsigned char>(d)) ? d - '0' : d - 'a' + 10);
+        v = v * 16 + static_cast<uint64_t>(is_digit(d) ? d - '0' : d - 'a' + 10);
         ++n;
       }
       if (n == 0) {
@@ -650,22 +657,31 @@ bool Parser::parse_recorded(Recorded& r) {
   return true;
 }
 
-// Binary operators by precedence, lowest first, as in C.
+// Binary operators by precedence, lowest first, as in C: | ^ & (<< >>) (+ -) (* / %).
 namespace {
-const std::vector<std::vector<std::string>> kLevels = {
-    {"|"}, {"^"}, {"&"}, {"<<", ">>"}, {"+", "-"}, {"*", "/", "%"},
-};
+constexpr size_t kLevelCount = 6;
+// The precedence level of an operator token, or kLevelCount when it is none.
+size_t binary_level(const std::string& op) {
+  if (op.size() == 2) return op == "<<" || op == ">>" ? 3 : kLevelCount;
+  if (op.size() != 1) return kLevelCount;
+  switch (op[0]) {
+    case '|': return 0;
+    case '^': return 1;
+    case '&': return 2;
+    case '+': case '-': return 4;
+    case '*': case '/': case '%': return 5;
+    default: return kLevelCount;
+  }
+}
 }  // namespace
 
 bool Parser::parse_expr(Expr& e) { return parse_binary(e, 0); }
 
 bool Parser::parse_binary(Expr& e, size_t level) {
-  if (level == kLevels.size()) return parse_term(e);
+  if (level == kLevelCount) return parse_term(e);
   if (!parse_binary(e, level + 1)) return false;
   const int nest_before = nest_;
-  while (tok_.kind == Token::Kind::Punct) {
-    const auto& ops = kLevels[level];
-    if (std::find(ops.begin(), ops.end(), tok_.text) == ops.end()) break;
+  while (tok_.kind == Token::Kind::Punct && binary_level(tok_.text) == level) {
     // a + b + c is ((a + b) + c): each operator of a chain is one level deeper.
     if (!nest()) return false;
     std::string op = tok_.text;

@@ -214,7 +214,7 @@ void Session::record(std::string_view line, std::string label, std::optional<uin
   for (Pid id : kernel_.pids())
     if (const Process* p = kernel_.process(id)) vmas += p->mm.vmas.size();
   // A checkpoint costs a copy of the machine; replaying a line usually costs less. So
-  // one is taken after entry 0, then once 8 lines or 256 events have run since the last
+  // one is taken after entry 0, then once 32 lines or 256 events have run since the last
   // (a memset of a megabyte is worth keeping), while the machine is small enough.
   events_since_checkpoint_ += timeline_.back().event_count;
   const size_t since = pos_ - (checkpoints_.empty() ? 0 : checkpoints_.rbegin()->first);
@@ -1375,12 +1375,12 @@ void Session::append_events(Output& out, Pid pid, bool tag) {
   std::map<std::string, uint64_t> hidden;
   size_t seen = 0;
   for (const Event& e : evs) {
+    bool is_fault = e.kind == EventKind::Fault;
+    bool is_signal = e.kind == EventKind::Signal || e.kind == EventKind::ProcessExit;
+    if (verb == Verbosity::Quiet && !is_signal) continue;  // before formatting: nothing of it is shown
     std::optional<std::string> s = format_event(e, kernel_);
     if (!s && verb == Verbosity::All) s = format_event_detail(e, kernel_);
     if (!s) continue;
-    bool is_fault = e.kind == EventKind::Fault;
-    bool is_signal = e.kind == EventKind::Signal || e.kind == EventKind::ProcessExit;
-    if (verb == Verbosity::Quiet && !is_signal) continue;
     if (is_fault && collapse && ++seen > kFaultsShown) {
       ++hidden[std::string(fault_kind_name(e.fault)) + (e.level ? " (major)" : "")];
       continue;

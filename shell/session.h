@@ -162,7 +162,7 @@ class Session {
     std::map<int32_t, engine::Pid> pid_map;
     uint64_t lines_run;
   };
-  static constexpr size_t kCheckpointLines = 8;
+  static constexpr size_t kCheckpointLines = 32;
   static constexpr uint64_t kCheckpointEvents = 256;
   static constexpr size_t kCheckpointNear = 256;  // every checkpoint kept this close to the newest step
   static constexpr size_t kCheckpointFar = 128;   // and one per this many steps before that
