@@ -171,25 +171,32 @@ std::optional<uint64_t> parse_swap_size(const std::string& s) {
   return bytes / 4096;
 }
 
+namespace {
+// Calls f(table) for every table of named constants, in the order names are looked up.
+template <class F>
+void for_each_constant_table(F f) {
+  f(kProt);
+  f(kMapType);
+  f(kMapFlags);
+  f(kOther);
+  f(kMadvise);
+  f(kOpenFlags);
+  f(kMsync);
+  f(kMfd);
+  f(kMremap);
+  f(kMcl);
+  f(kMlock2);
+}
+}  // namespace
+
 std::optional<uint64_t> constant_value(std::string_view name) {
   // Every table's names in one hash map, built once; where two tables share a name the
   // first listed wins, as a scan in this order would find.
   static const std::unordered_map<std::string_view, uint64_t> by_name = [] {
     std::unordered_map<std::string_view, uint64_t> m;
-    auto add = [&m](const auto& table) {
+    for_each_constant_table([&m](const auto& table) {
       for (const auto& n : table) m.emplace(n.name, n.value);
-    };
-    add(kProt);
-    add(kMapType);
-    add(kMapFlags);
-    add(kOther);
-    add(kMadvise);
-    add(kOpenFlags);
-    add(kMsync);
-    add(kMfd);
-    add(kMremap);
-    add(kMcl);
-    add(kMlock2);
+    });
     return m;
   }();
   auto it = by_name.find(name);
@@ -282,21 +289,9 @@ std::string format_mlockall_flags(uint64_t flags) { return bit_names(flags, kMcl
 
 std::vector<std::string> constant_names() {
   std::vector<std::string> out;
-  for (const auto* t : {kProt, kMapType, kMapFlags}) (void)t;
-  auto add = [&](const auto& table) {
+  for_each_constant_table([&out](const auto& table) {
     for (const auto& n : table) out.push_back(n.name);
-  };
-  add(kProt);
-  add(kMapType);
-  add(kMapFlags);
-  add(kOther);
-  add(kMadvise);
-  add(kOpenFlags);
-  add(kMsync);
-  add(kMfd);
-  add(kMremap);
-  add(kMcl);
-  add(kMlock2);
+  });
   return out;
 }
 
