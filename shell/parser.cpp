@@ -31,18 +31,27 @@ class Parser {
 
  private:
   // ---- lexer ----
-  // Spaces, and /* comments */ as strace writes them ("0x7ffe... /* 37 vars */").
-  void skip_space() {
-    while (pos_ < s_.size()) {
-      if (s_[pos_] == ' ' || s_[pos_] == '\t' || s_[pos_] == '\r') {
-        ++pos_;
-      } else if (s_.substr(pos_, 2) == "/*") {
-        size_t e = s_.find("*/", pos_ + 2);
-        pos_ = e == std::string_view::npos ? s_.size() : e + 2;
+  // Spaces, and /* comments */ as strace writes them ("0x7ffe... /* 37 vars */): where
+  // the next token starts, from i.
+  size_t skip_space_from(size_t i) const {
+    while (i < s_.size()) {
+      if (s_[i] == ' ' || s_[i] == '\t' || s_[i] == '\r') {
+        ++i;
+      } else if (s_.substr(i, 2) == "/*") {
+        size_t e = s_.find("*/", i + 2);
+        i = e == std::string_view::npos ? s_.size() : e + 2;
       } else {
         break;
       }
     }
+    return i;
+  }
+  void skip_space() { pos_ = skip_space_from(pos_); }
+  // Whether the token after the current one starts with c: a look ahead that does not
+  // lex it.
+  bool next_char_is(char c) const {
+    size_t i = skip_space_from(pos_);
+    return i < s_.size() && s_[i] == c;
   }
   void advance();
   bool lex_number(Token& t);
@@ -340,18 +349,18 @@ ParseResult Parser::parse() {
     std::string_view rest = s_.substr(b);
     while (!rest.empty() && rest.front() == ' ') rest.remove_prefix(1);
     st.text = std::string(rest);
-    return {st, std::nullopt};
+    return {std::move(st), std::nullopt};
   }
   if (tok_.kind == Token::Kind::End) {
     st.kind = Stmt::Kind::Empty;
-    return {st, std::nullopt};
+    return {std::move(st), std::nullopt};
   }
   if (!parse_stmt(st)) return {std::nullopt, err_};
   if (!at_end_or_comment()) {
     fail_here("end of line");
     return {std::nullopt, err_};
   }
-  return {st, std::nullopt};
+  return {std::move(st), std::nullopt};
 }
 
 bool Parser::parse_pidtag(Stmt& st) {
@@ -587,6 +596,7 @@ bool Parser::parse_call(Call& c, const Token& name) {
   c.name = name.text;
   c.name_span = name.span;
   c.span.begin = name.span.begin;
+  c.args.reserve(6);
   advance();  // '('
   if (is_punct(')')) {
     c.span.end = tok_.span.end;
@@ -596,17 +606,9 @@ bool Parser::parse_call(Call& c, const Token& name) {
   while (true) {
     Expr e;
     // strace names some arguments (clone's flags=...): the name is dropped.
-    if (tok_.kind == Token::Kind::Ident) {
-      size_t save = pos_;
-      Token name_tok = tok_;
-      advance();
-      if (!is_punct('=')) {
-        pos_ = name_tok.span.begin;
-        advance();
-      } else {
-        advance();
-      }
-      (void)save;
+    if (tok_.kind == Token::Kind::Ident && next_char_is('=')) {
+      advance();  // the name
+      advance();  // '='
     }
     if (!parse_expr(e)) return false;
     c.args.push_back(std::move(e));

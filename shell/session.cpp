@@ -198,8 +198,12 @@ void Session::record(std::string_view line, std::string label, std::optional<uin
         break;
     }
   }
+  size_t vmas = 0;
   for (Pid id : kernel_.pids())
-    if (const Process* p = kernel_.process(id)) e.rss.emplace_back(id, p->mm.rss());
+    if (const Process* p = kernel_.process(id)) {
+      e.rss.emplace_back(id, p->mm.rss());
+      vmas += p->mm.vmas.size();
+    }
   e.free_frames = kernel_.phys().free_count();
   for (const auto& [ino, inode] : kernel_.inodes()) e.cache_pages += inode.cache.size();
   const VmEvents& vm = kernel_.vm_events();
@@ -210,9 +214,6 @@ void Session::record(std::string_view line, std::string label, std::optional<uin
   e.swap_used = kernel_.swap().used();
   timeline_.push_back(std::move(e));
   pos_ = timeline_.size() - 1;
-  size_t vmas = 0;
-  for (Pid id : kernel_.pids())
-    if (const Process* p = kernel_.process(id)) vmas += p->mm.vmas.size();
   // A checkpoint costs a copy of the machine; replaying a line usually costs less. So
   // one is taken after entry 0, then once 32 lines or 256 events have run since the last
   // (a memset of a megabyte is worth keeping), while the machine is small enough.
