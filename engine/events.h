@@ -83,10 +83,14 @@ struct Event {
   Errno err = Errno::None;
   Access access = Access::Read;
   FaultKind fault = FaultKind::None;
-  int32_t signo = 0;
-  int32_t si_code = 0;
-  int32_t level = 0;
+  // Small values (a signal number, an si_code, a page-table level or a 0/1 flag) in 16
+  // bits, so that an event is 64 bytes: the log holds one per PTE change, and wasm
+  // copies 64 bytes with inline stores but calls memcpy for more.
+  int16_t signo = 0;
+  int16_t si_code = 0;
+  int16_t level = 0;
 };
+static_assert(sizeof(Event) == 64, "an event is one 64-byte cache line");
 
 const char* fault_kind_name(FaultKind k);   // "do_anonymous_page (zero page)"
 const char* signal_name(int signo);         // "SIGSEGV"

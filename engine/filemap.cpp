@@ -105,7 +105,7 @@ std::optional<Pfn> Kernel::page_cache_fill(Inode& ino, uint64_t index, bool from
   if (auto d = ino.disk.find(index); d != ino.disk.end()) mem_.frame(*pfn).data = d->second;
   ino.cache[index] = *pfn;
   emit({.kind = EventKind::PageCacheAdd, .addr = index, .value = key, .pfn = *pfn,
-        .level = from_disk ? 1 : 0});
+        .level = int16_t{from_disk}});
   return pfn;
 }
 

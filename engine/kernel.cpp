@@ -584,7 +584,7 @@ Errno Kernel::do_munmap(Process& p, uint64_t start, uint64_t end) {
   // one call, bounded by the surviving neighbours.
   PageTables pt = tables(p);
   auto freed = [&](Pfn t, int level) {
-    emit({.kind = EventKind::PageTableFree, .pid = p.pid, .pfn = t, .level = level});
+    emit({.kind = EventKind::PageTableFree, .pid = p.pid, .pfn = t, .level = static_cast<int16_t>(level)});
   };
   const uint64_t PMD_SIZE = pt_entry_span(2);
   for (size_t i = 0; i < detached.size(); ++i) {
@@ -741,7 +741,7 @@ AccessResult Kernel::access(Pid pid, uint64_t addr, Access kind, uint8_t value, 
 }
 
 void Kernel::force_sig_fault(Process& p, int signo, int code, uint64_t addr, AccessResult& r) {
-  emit({.kind = EventKind::Signal, .pid = p.pid, .addr = addr, .signo = signo, .si_code = code});
+  emit({.kind = EventKind::Signal, .pid = p.pid, .addr = addr, .signo = static_cast<int16_t>(signo), .si_code = static_cast<int16_t>(code)});
   r.signo = signo;
   r.si_code = code;
   // No handlers in this model: the default action of kSigSegv/kSigBus ends the process.
@@ -878,7 +878,7 @@ void Kernel::fault_event(Process& p, uint64_t addr, Access kind, AccessResult& r
   r.fault = k;
   if (level == 1) ++vm_.pgmajfault;
   emit({.kind = EventKind::Fault, .pid = p.pid, .addr = addr, .value = value, .pfn = pfn, .access = kind,
-        .fault = k, .level = level});
+        .fault = k, .level = static_cast<int16_t>(level)});
 }
 
 void Kernel::fault_oom(Process& p, uint64_t addr, Access kind, AccessResult& r, bool user) {
@@ -908,7 +908,7 @@ void Kernel::exit_mm(Process& p) {
   if (!all.empty()) {
     PageTables pt = tables(p);
     auto freed = [&](Pfn t, int level) {
-      emit({.kind = EventKind::PageTableFree, .pid = p.pid, .pfn = t, .level = level});
+      emit({.kind = EventKind::PageTableFree, .pid = p.pid, .pfn = t, .level = static_cast<int16_t>(level)});
     };
     pt.free_pgd_range(all.front().start, all.back().end, 0, 0, freed);
   }
@@ -944,7 +944,7 @@ void Kernel::kill_process(Process& p, int signo) {
   forget_original_parent(p);
   p.state = ProcState::Zombie;
   p.exit_signal = signo;
-  emit({.kind = EventKind::ProcessExit, .pid = p.pid, .signo = signo});
+  emit({.kind = EventKind::ProcessExit, .pid = p.pid, .signo = static_cast<int16_t>(signo)});
 }
 
 // ---------------------------------------------------------------------------------

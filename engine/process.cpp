@@ -203,7 +203,7 @@ SysResult Kernel::sys_kill(Pid pid, Pid target, int32_t sig) {
         .err = r.err});
   if (r.is_ok() && sig != 0 && t->state == ProcState::Running) {
     // SI_USER from `pid`: the event's value is the sender.
-    emit({.kind = EventKind::Signal, .pid = target, .value = static_cast<uint64_t>(pid), .signo = sig,
+    emit({.kind = EventKind::Signal, .pid = target, .value = static_cast<uint64_t>(pid), .signo = static_cast<int16_t>(sig),  // 1..64 here
           .si_code = 0});
     kill_process(*t, sig);
   }

@@ -467,10 +467,10 @@ std::optional<std::string> format_event_detail(const Event& e, const Kernel& k) 
     case EventKind::PteSet: return "--- PTE for " + hex(e.addr) + " = " + hex(e.value) + " ---";
     case EventKind::PteClear: return "--- PTE for " + hex(e.addr) + " cleared (was " + hex(e.value) + ") ---";
     case EventKind::PageTableAlloc:
-      return std::string("--- ") + kLevel[e.level & 7 ? std::min(e.level, 4) : 0] + " table allocated in frame " +
+      return std::string("--- ") + kLevel[e.level & 7 ? std::min<int>(e.level, 4) : 0] + " table allocated in frame " +
              hex(e.pfn.value) + " ---";
     case EventKind::PageTableFree:
-      return std::string("--- ") + kLevel[std::min(std::max(e.level, 0), 4)] + " table in frame " + hex(e.pfn.value) +
+      return std::string("--- ") + kLevel[std::min(std::max<int>(e.level, 0), 4)] + " table in frame " + hex(e.pfn.value) +
              " freed ---";
     case EventKind::VmaInsert: return "--- VMA " + range() + " inserted ---";
     case EventKind::VmaExpand: return "--- VMA " + range() + " now (grown or merged) ---";

@@ -171,8 +171,9 @@ void Session::record(std::string_view line, std::string label, std::optional<uin
     e.signals = prev.signals;
   }
   e.event_count = last_events_.size();
+  e.events.assign(last_events_.begin(),
+                  last_events_.begin() + static_cast<std::ptrdiff_t>(std::min(last_events_.size(), kMaxTimelineEvents)));
   for (const Event& ev : last_events_) {
-    if (e.events.size() < kMaxTimelineEvents) e.events.push_back(ev);
     if (ev.kind == EventKind::Signal) ++e.signals;
     if (ev.kind != EventKind::Fault) continue;
     switch (ev.fault) {
