@@ -80,7 +80,7 @@ TEST_CASE("pageindex: a block empties and goes; iteration crosses blocks in orde
   ix.erase(ix.begin(), ix.end());
   CHECK(ix.empty());
   CHECK(ix.begin() == ix.end());
-  CHECK_THROWS_AS(ix.at(63), std::out_of_range);
+  CHECK(ix.find_value(63) == nullptr);  // (at() would throw: the wasm build has no exceptions to catch)
 }
 
 TEST_CASE("pageindex: a copy is independent, and erased slots release their values") {
