@@ -102,15 +102,10 @@ Kernel::Kernel(KernelConfig cfg) : cfg_(cfg), mem_(cfg.phys), swap_(cfg.swap_pag
   inodes_[kTtyInode] = tty;
 }
 
-void Kernel::emit(Event e) {
-  e.seq = ++seq_;
-  events_.push_back(e);
-  // A process the OOM killer chose during its own call dies as the call returns.
-  if (e.kind == EventKind::Syscall && oom_pending_ && e.pid == oom_pending_) {
-    Pid victim = oom_pending_;
-    oom_pending_ = 0;
-    if (Process* p = proc(victim); p && p->state == ProcState::Running) kill_process(*p, kSigKill);
-  }
+void Kernel::kill_oom_pending() {
+  Pid victim = oom_pending_;
+  oom_pending_ = 0;
+  if (Process* p = proc(victim); p && p->state == ProcState::Running) kill_process(*p, kSigKill);
 }
 
 SysResult Kernel::syscall_done(Pid pid, Sysno sysno, Errno e) {

@@ -332,7 +332,14 @@ class Kernel : public FrameSource {
   Process* proc(Pid pid);
   PageTables tables(Process& p);
   PageTables tables(const Process& p) const;
-  void emit(Event e);
+  // Appends to the event log (inline: every PTE change logs one).
+  void emit(const Event& e) {
+    events_.push_back(e);
+    events_.back().seq = ++seq_;
+    if (e.kind == EventKind::Syscall && oom_pending_ && e.pid == oom_pending_) kill_oom_pending();
+  }
+  // A process the OOM killer chose during its own call dies as the call returns.
+  void kill_oom_pending();
   // Records a system call that returns 0 or an errno, and returns its result.
   SysResult syscall_done(Pid pid, Sysno sysno, Errno e);
 

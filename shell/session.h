@@ -104,6 +104,8 @@ class Session {
   // The timeline and where the machine stands on it (an index into it).
   const std::vector<TimelineEntry>& timeline() const { return timeline_; }
   size_t timeline_pos() const { return pos_; }
+  // The steps with a copy of the machine kept, from which undo and goto replay.
+  std::vector<size_t> checkpoint_steps() const;
   // The lines that rebuild the current state from a fresh page: the steps since the last
   // reset (with the ram and aslr settings before it), one per line. Empty at the start.
   std::string script() const;
@@ -167,6 +169,7 @@ class Session {
   static constexpr size_t kCheckpointNear = 256;  // every checkpoint kept this close to the newest step
   static constexpr size_t kCheckpointFar = 128;   // and one per this many steps before that
   uint64_t events_since_checkpoint_ = 0;
+  bool checkpoint_next_ = false;  // a line after an undo keeps a checkpoint
   size_t thinned_ = 0;  // checkpoints up to this step have been thinned
   Snapshot snapshot() const;
   void restore(const Snapshot& s);

@@ -483,13 +483,39 @@ TEST_CASE("session: above the VMA limit lines leave no checkpoint, and undo repl
     run(s, "mmap(" + std::to_string(0x600000000 + i * 0x2000) + ", 4096, PROT_READ, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0)");
     states.push_back(machine(s));
   }
-  // Steps 8 and 12 would be checkpoints, but there are more than 4 VMAs by then: undo
-  // replays from the start.
+  // Only step 0 keeps a checkpoint (the next would come 32 lines on, and there are more
+  // than 4 VMAs after a few lines): undo replays from the start.
+  CHECK(s.checkpoint_steps() == std::vector<size_t>{0});
   for (int n = 11; n >= 0; --n) {
     CHECK(run(s, "undo").lines[0].text.rfind("undone: mmap(", 0) == 0);
     CHECK(machine(s) == states[static_cast<size_t>(n)]);
   }
 }
+TEST_CASE("session: checkpoints are further apart on a larger machine, and every step is still exact") {
+  // The default machine (1,024 frames): one every 32 lines.
+  Session small(kEmpty);
+  for (int i = 0; i < 100; ++i) run(small, "mmap(NULL, 4096, PROT_READ, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0)");
+  CHECK(small.checkpoint_steps() == std::vector<size_t>{0, 32, 64, 96});
+  // 65,536 frames: copying the machine costs 64 times as much, so checkpoints come every
+  // 512 lines and more (65,536 / 128, plus one per 5 VMAs).
+  SessionConfig cfg = kEmpty;
+  cfg.kernel.phys.frames = 65536;
+  Session big(cfg);
+  std::vector<std::string> states{machine(big)};
+  for (int i = 0; i < 100; ++i) {
+    run(big, "p = mmap(NULL, 8192, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0)");
+    run(big, i % 3 ? "p[0] = 1" : "mprotect(p, 4096, PROT_READ)");
+    states.push_back(machine(big));
+  }
+  CHECK(big.checkpoint_steps() == std::vector<size_t>{0});
+  // Going back replays up to 200 lines from step 0, and gives each state exactly (a
+  // state was kept after every second step).
+  for (size_t n : {58u, 4u, 200u, 128u}) {
+    run(big, "goto " + std::to_string(n));
+    CHECK(machine(big) == states[n / 2]);
+  }
+}
+
 TEST_CASE("session: frames PFN tells what a frame is, who maps it, and what it holds") {
   Session s(kEmpty);
   run(s, kMmap);
