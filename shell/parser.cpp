@@ -113,12 +113,16 @@ class Parser {
 
 void Parser::advance() {
   skip_space();
-  Token t;
+  // The token is built in place (its strings keep their buffers from token to token).
+  Token& t = tok_;
+  t.kind = Token::Kind::End;
+  t.text.clear();
+  t.number = 0;
+  t.bad.clear();
   t.span.begin = static_cast<uint32_t>(pos_);
   if (pos_ >= s_.size()) {
     t.kind = Token::Kind::End;
     t.span.end = t.span.begin;
-    tok_ = std::move(t);
     return;
   }
   char c = s_[pos_];
@@ -128,7 +132,7 @@ void Parser::advance() {
            (is_alnum(s_[pos_]) || s_[pos_] == '_'))
       ++pos_;
     t.kind = Token::Kind::Ident;
-    t.text = std::string(s_.substr(b, pos_ - b));
+    t.text.assign(s_.substr(b, pos_ - b));
   } else if (is_digit(c)) {
     lex_number(t);
   } else if (c == '\'') {
@@ -141,11 +145,11 @@ void Parser::advance() {
     pos_ += 3;
   } else if ((c == '<' || c == '>') && pos_ + 1 < s_.size() && s_[pos_ + 1] == c) {
     t.kind = Token::Kind::Punct;
-    t.text = std::string(2, c);  // << or >>
+    t.text.assign(2, c);  // << or >>
     pos_ += 2;
   } else if (std::string_view("()[]{},=|+-#*/%&^~").find(c) != std::string_view::npos) {
     t.kind = Token::Kind::Punct;
-    t.text = std::string(1, c);
+    t.text.assign(1, c);
     ++pos_;
   } else {
     t.kind = Token::Kind::Bad;
@@ -155,7 +159,6 @@ void Parser::advance() {
     ++pos_;
   }
   t.span.end = static_cast<uint32_t>(pos_);
-  tok_ = std::move(t);
 }
 
 bool Parser::lex_number(Token& t) {

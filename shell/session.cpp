@@ -223,10 +223,10 @@ void Session::record(std::string_view line, std::string label, std::optional<uin
   pos_ = timeline_.size() - 1;
   // A checkpoint copies the whole machine; replaying a line usually costs less. So one is
   // taken after entry 0, then once enough has run since the last that the copy is a
-  // small part of it: on the default machine 32 lines or 256 events (a memset of a
+  // small part of it: on the default machine 64 lines or 512 events (a memset of a
   // megabyte is worth keeping). A copy costs about one simple line's replay per 1,024
   // frames and per 40 VMAs (measured natively: 250 us for 65,536 frames, 400 us more
-  // for 4,000 VMAs), so the interval is eight times that, at least 32 lines: a large
+  // for 4,000 VMAs), so the interval is eight times that, at least 64 lines: a large
   // machine is copied less often, and going back replays at most that many lines.
   events_since_checkpoint_ += timeline_.back().event_count;
   const size_t since = pos_ - (checkpoints_.empty() ? 0 : checkpoints_.rbegin()->first);

@@ -164,8 +164,8 @@ class Session {
     std::map<int32_t, engine::Pid> pid_map;
     uint64_t lines_run;
   };
-  static constexpr size_t kCheckpointLines = 32;
-  static constexpr uint64_t kCheckpointEvents = 256;
+  static constexpr size_t kCheckpointLines = 64;
+  static constexpr uint64_t kCheckpointEvents = 512;
   static constexpr size_t kCheckpointNear = 256;  // every checkpoint kept this close to the newest step
   static constexpr size_t kCheckpointFar = 128;   // and one per this many steps before that
   uint64_t events_since_checkpoint_ = 0;

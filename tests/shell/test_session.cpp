@@ -483,7 +483,7 @@ TEST_CASE("session: above the VMA limit lines leave no checkpoint, and undo repl
     run(s, "mmap(" + std::to_string(0x600000000 + i * 0x2000) + ", 4096, PROT_READ, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0)");
     states.push_back(machine(s));
   }
-  // Only step 0 keeps a checkpoint (the next would come 32 lines on, and there are more
+  // Only step 0 keeps a checkpoint (the next would come 64 lines on, and there are more
   // than 4 VMAs after a few lines): undo replays from the start.
   CHECK(s.checkpoint_steps() == std::vector<size_t>{0});
   for (int n = 11; n >= 0; --n) {
@@ -492,10 +492,10 @@ TEST_CASE("session: above the VMA limit lines leave no checkpoint, and undo repl
   }
 }
 TEST_CASE("session: checkpoints are further apart on a larger machine, and every step is still exact") {
-  // The default machine (1,024 frames): one every 32 lines.
+  // The default machine (1,024 frames): one every 64 lines.
   Session small(kEmpty);
-  for (int i = 0; i < 100; ++i) run(small, "mmap(NULL, 4096, PROT_READ, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0)");
-  CHECK(small.checkpoint_steps() == std::vector<size_t>{0, 32, 64, 96});
+  for (int i = 0; i < 200; ++i) run(small, "mmap(NULL, 4096, PROT_READ, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0)");
+  CHECK(small.checkpoint_steps() == std::vector<size_t>{0, 64, 128, 192});
   // 65,536 frames: copying the machine costs 64 times as much, so checkpoints come every
   // 512 lines and more (65,536 / 128, plus one per 5 VMAs).
   SessionConfig cfg = kEmpty;
