@@ -645,32 +645,25 @@ void Kernel::clear_pte(Process& p, PteSlot slot, uint64_t addr) {
 
 void Kernel::zap_range(Process& p, const Vma& v, uint64_t start, uint64_t end) {
   PageTables pt = tables(p);
-  struct Hit {
-    uint64_t addr;
-    PteSlot slot;
-    uint64_t e;
-  };
-  std::vector<Hit> hits;
+  // Each entry is cleared as the walk meets it: the walk reads every entry afresh, and
+  // nothing here adds or frees a page table.
   pt.for_each_pte(start, end, [&](uint64_t addr, PteSlot slot, uint64_t e) {
-    hits.push_back({addr, slot, e});
-  });
-  for (const Hit& h : hits) {
-    clear_pte(p, h.slot, h.addr);
-    if (is_swap_pte(h.e)) {  // free_swap_and_cache
+    clear_pte(p, slot, addr);
+    if (is_swap_pte(e)) {  // free_swap_and_cache
       if (p.mm.swapents) --p.mm.swapents;
-      swap_free_entry(pte_swp_offset(h.e));
-      continue;
+      swap_free_entry(pte_swp_offset(e));
+      return;
     }
-    if (!pte_present(h.e)) continue;  // PROT_NONE pages are mapped too
-    if (h.e & _PAGE_SPECIAL) continue;  // the zero page is not refcounted per mapping
+    if (!pte_present(e)) return;  // PROT_NONE pages are mapped too
+    if (e & _PAGE_SPECIAL) return;  // the zero page is not refcounted per mapping
     // zap_present_folio_ptes: a young file page is marked accessed on its way out.
-    const Frame& f = mem_.frame(pte_pfn(h.e));
-    if (!(f.flags & PG_anon) && (h.e & _PAGE_ACCESSED) && (v.flags & (VM_SEQ_READ | VM_RAND_READ)) == 0 &&
+    const Frame& f = mem_.frame(pte_pfn(e));
+    if (!(f.flags & PG_anon) && (e & _PAGE_ACCESSED) && (v.flags & (VM_SEQ_READ | VM_RAND_READ)) == 0 &&
         f.refcount > 1 && f.owner != FrameOwner::Vdso)
-      mark_accessed(pte_pfn(h.e));
-    if (h.e & _PAGE_DIRTY) mem_.frame(pte_pfn(h.e)).flags |= PG_dirty;
-    put_page(p, pte_pfn(h.e), true);
-  }
+      mark_accessed(pte_pfn(e));
+    if (e & _PAGE_DIRTY) mem_.frame(pte_pfn(e)).flags |= PG_dirty;
+    put_page(p, pte_pfn(e), true);
+  });
 }
 
 SysResult Kernel::sys_getpid(Pid pid) {
