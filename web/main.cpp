@@ -40,6 +40,11 @@ struct Gui {
   float font_scale = 0.0f;  // the pixel ratio the font atlas was built for
   bool done = false;
   uint64_t changed_seen = 0;  // the App generation the page was last told about
+  // Idle frames (the page): something to show arrived (input, a JS call, a resize, a
+  // changed session) at last_busy; the last frame was drawn at last_draw (ms).
+  bool wake = true;
+  uint64_t drawn_generation = ~uint64_t{0};
+  double last_busy = 0, last_draw = 0;
 };
 
 Gui g_gui;
@@ -164,7 +169,8 @@ EventBatcher g_batcher;
 std::vector<SDL_Event> g_pending;  // events held over to the next frame, in order
 std::vector<SDL_Event> g_events;
 
-void pump_events() {
+// Returns whether any input arrived (or is held for a later frame).
+bool pump_events() {
   g_events.clear();
   g_events.swap(g_pending);
   SDL_Event ev;
@@ -183,10 +189,11 @@ void pump_events() {
         e.window.windowID == SDL_GetWindowID(g_gui.window))
       g_gui.done = true;
   }
+  return !g_events.empty() || !g_pending.empty();
 }
 
 void frame() {
-  pump_events();
+  [[maybe_unused]] const bool input = pump_events();  // (the desktop app draws every frame)
 
 #ifdef __EMSCRIPTEN__
   // The page sizes the canvas with CSS; its backing store follows at the pixel ratio.
@@ -201,7 +208,19 @@ void frame() {
   const int fb_w = static_cast<int>(std::lround(css_w * dpr)), fb_h = static_cast<int>(std::lround(css_h * dpr));
   int cur_w = 0, cur_h = 0;
   emscripten_get_canvas_element_size("#canvas", &cur_w, &cur_h);
-  if (cur_w != fb_w || cur_h != fb_h) emscripten_set_canvas_element_size("#canvas", fb_w, fb_h);
+  const bool resized = cur_w != fb_w || cur_h != fb_h;
+  if (resized) emscripten_set_canvas_element_size("#canvas", fb_w, fb_h);
+
+  // An open page that nobody uses should not cost a laptop a core: a second after the
+  // last input, JS call, resize or change of the session, frames are drawn 5 times a
+  // second (enough for the text cursor to blink) instead of at the display's rate.
+  const double now = emscripten_get_now();
+  if (input || resized || g_gui.wake || g_gui.app->generation() != g_gui.drawn_generation) g_gui.last_busy = now;
+  g_gui.wake = false;
+  constexpr double kBusyTailMs = 1000, kIdleFrameMs = 200;
+  if (now - g_gui.last_busy > kBusyTailMs && now - g_gui.last_draw < kIdleFrameMs) return;
+  g_gui.last_draw = now;
+  g_gui.drawn_generation = g_gui.app->generation();
 #endif
 
   const float ratio = pixel_ratio();
@@ -269,6 +288,7 @@ const char* get_clipboard(void*) { return ""; }
 extern "C" {
 
 EMSCRIPTEN_KEEPALIVE const char* vmplay_exec(const char* line) {
+  g_gui.wake = true;  // draw what the call changed
   static std::string out;
   out.clear();
   if (!g_gui.app || !line) return out.c_str();
@@ -298,6 +318,7 @@ EMSCRIPTEN_KEEPALIVE const char* vmplay_exec(const char* line) {
 // A paste into the page (index.html forwards the browser's paste event): one line goes
 // into the input line to be edited; several lines run one by one, as a script.
 EMSCRIPTEN_KEEPALIVE void vmplay_paste(const char* text) {
+  g_gui.wake = true;  // draw what the call changed
   if (!g_gui.app || !text) return;
   // Ctrl/Cmd and V were released while the paste sink had focus: with the keyboard bound
   // to the canvas SDL never saw those key-ups, and would think Ctrl still held.
@@ -319,6 +340,7 @@ EMSCRIPTEN_KEEPALIVE const char* vmplay_ui() {
 
 // Embedding (index.html reads the URL and postMessages and calls these).
 EMSCRIPTEN_KEEPALIVE int vmplay_load(const char* script, const char* mode) {
+  g_gui.wake = true;  // draw what the call changed
   if (!g_gui.app || !script || !mode) return 0;
   std::string_view m(mode);
   const auto run = m == "step" ? vmplay::web::RunMode::Step : m == "none" ? vmplay::web::RunMode::None
@@ -327,6 +349,7 @@ EMSCRIPTEN_KEEPALIVE int vmplay_load(const char* script, const char* mode) {
 }
 
 EMSCRIPTEN_KEEPALIVE int vmplay_lesson(const char* name, const char* mode) {
+  g_gui.wake = true;  // draw what the call changed
   if (!g_gui.app || !name || !mode) return 0;
   std::string_view m(mode);
   const auto run = m == "all" ? vmplay::web::RunMode::All : m == "none" ? vmplay::web::RunMode::None
@@ -343,6 +366,7 @@ EMSCRIPTEN_KEEPALIVE const char* vmplay_load_output() {
 
 // Reset from the page or a host: a fresh machine, and a step script back at its start.
 EMSCRIPTEN_KEEPALIVE const char* vmplay_reset() {
+  g_gui.wake = true;  // draw what the call changed
   static std::string out;
   out = g_gui.app ? g_gui.app->script_reset() : std::string();
   return out.c_str();
@@ -371,6 +395,7 @@ EMSCRIPTEN_KEEPALIVE const char* vmplay_perf() {
 // View settings that are not the session's business: which view is in front, which
 // layout. Returns 1 when the value was understood.
 EMSCRIPTEN_KEEPALIVE int vmplay_view(const char* key, const char* value) {
+  g_gui.wake = true;  // draw what the call changed
   if (!g_gui.app || !key || !value) return 0;
   std::string_view k(key), v(value);
   if (k == "show") return g_gui.app->show(v) ? 1 : 0;
