@@ -147,6 +147,23 @@ test('stats: fault counters and meminfo follow the session (both layouts)', asyn
   }
 });
 
+test('an idle page draws a few frames a second, and draws a call at once', async () => {
+  const { page, errors } = await openVmplay(env.browser, env.server.url, FULL);
+  await page.evaluate(() => window.vmplay.show('timeline'));
+  await page.waitForTimeout(2500);  // past the second of full-rate frames after the last call
+  const drawn = async () => (await page.evaluate(() => window.vmplay.perf())).drawn;
+  const before = await drawn();
+  await page.waitForTimeout(3000);
+  const idle = (await drawn()) - before;
+  // 5 a second when idle (about 15 here); at the display's rate it would be 40 or more.
+  assert.ok(idle >= 1 && idle <= 25, `frames drawn in 3 idle seconds: ${idle}`);
+  await run(page, MMAP);
+  // The call wakes the page: its step is on the timeline by the next frame.
+  await target(page, 'step 1', 2000);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
 test('layout: automatic by window size, switchable from the View menu; perf() reports frame times', async () => {
   const { page, errors } = await openVmplay(env.browser, env.server.url, FULL);
   assert.equal((await ui(page)).layout, 'full');
