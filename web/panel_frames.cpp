@@ -367,7 +367,15 @@ void draw_dump(FramePanel& p, const engine::Kernel& k, uint64_t generation) {
   ImGui::EndChild();
 }
 
-}  // namespace
+// How a grid of n cells is laid out (the frame grid, the swap grid): rows of a
+// power-of-two length so row labels read as round numbers, the largest cells that fit
+// the space, or min_cell and a scrollbar when none do.
+struct GridShape {
+  float cell = 0.0f;
+  uint64_t cols = 16, rows = 0;
+  float gap = 1.0f;      // between cells
+  int label_every = 1;   // rows per row label
+};
 
 GridShape pick_grid(uint64_t n, float avail_w, float avail_h, float label_w, float min_cell, float max_cell) {
   const float grid_w = std::max(avail_w - label_w - ImGui::GetStyle().ScrollbarSize, 16.0f);
@@ -394,12 +402,69 @@ GridShape pick_grid(uint64_t n, float avail_w, float avail_h, float label_w, flo
   g.label_every = std::max(1, static_cast<int>(std::ceil(ImGui::GetTextLineHeight() / g.cell)));
   return g;
 }
+}  // namespace
 
 void cell_count(float x, float y, float cell, uint32_t count) {
   char rc[8];
   std::snprintf(rc, sizeof rc, "%u", std::min(count, 99u));
   ImGui::GetWindowDrawList()->AddText(ImGui::GetFont(), std::floor(cell * 0.62f), ImVec2(x + 2.0f, y),
                                       IM_COL32(20, 20, 24, 255), rc);
+}
+
+int64_t draw_cell_grid(const char* id, uint64_t n, float height, float min_cell, float max_cell, GridPlace& place,
+                       const std::function<void(uint64_t, const CellRect&)>& paint) {
+  const float label_w = ImGui::CalcTextSize("0x00000 ").x;
+  const ImVec2 avail = ImGui::GetContentRegionAvail();
+  const GridShape g = pick_grid(n, avail.x, avail.y, label_w, min_cell, max_cell);
+  place.cell = g.cell;
+  place.cols = g.cols;
+  int64_t hovered = -1;
+  if (ImGui::BeginChild(id, ImVec2(0, height), false, ImGuiWindowFlags_NoMove)) {
+    // Rows are exactly `cell` apart: the clipper steps by that, so no item spacing.
+    ImGui::PushStyleVar(ImGuiStyleVar_ItemSpacing, ImVec2(0.0f, 0.0f));
+    ImDrawList* dl = ImGui::GetWindowDrawList();
+    const ImVec2 mouse = ImGui::GetIO().MousePos;
+    const bool hovered_window = ImGui::IsWindowHovered();
+    const ImU32 label_col = ImGui::GetColorU32(ImGuiCol_TextDisabled);
+    ImGuiListClipper clipper;
+    clipper.Begin(static_cast<int>(g.rows), g.cell);
+    while (clipper.Step()) {
+      for (int r = clipper.DisplayStart; r < clipper.DisplayEnd; ++r) {
+        const ImVec2 origin = ImGui::GetCursorScreenPos();
+        const uint64_t row = static_cast<uint64_t>(r);
+        if (r % g.label_every == 0) {
+          char label[24];
+          std::snprintf(label, sizeof label, "0x%03" PRIx64, row * g.cols);
+          dl->AddText(ImVec2(origin.x, origin.y + (g.cell - ImGui::GetTextLineHeight()) * 0.5f), label_col, label);
+        }
+        const float x0 = origin.x + label_w;
+        place.x = x0;
+        place.y = origin.y - static_cast<float>(r) * g.cell;
+        for (uint64_t c = 0; c < g.cols; ++c) {
+          const uint64_t i = row * g.cols + c;
+          if (i >= n) break;
+          const float x = x0 + static_cast<float>(c) * g.cell;
+          const CellRect cell{x, origin.y, x + g.cell - g.gap, origin.y + g.cell - g.gap};
+          paint(i, cell);
+          if (hovered_window && mouse.x >= x && mouse.x < x + g.cell && mouse.y >= origin.y &&
+              mouse.y < origin.y + g.cell) {
+            hovered = static_cast<int64_t>(i);
+            cell_ring(cell, kHover);
+          }
+        }
+        ImGui::Dummy(ImVec2(label_w + static_cast<float>(g.cols) * g.cell, g.cell));
+      }
+    }
+    clipper.End();
+    ImGui::PopStyleVar();
+  }
+  ImGui::EndChild();
+  return hovered;
+}
+
+void cell_ring(const CellRect& r, uint32_t colour, float pad, float thickness) {
+  ImGui::GetWindowDrawList()->AddRect(ImVec2(r.x0 - pad, r.y0 - pad), ImVec2(r.x1 + pad, r.y1 + pad), colour, 0.0f, 0,
+                                      thickness);
 }
 
 uint32_t owner_colour(FrameOwner o) {
@@ -473,91 +538,43 @@ void draw_frames(FramePanel& p, PanelContext& ctx) {
   if (!dump) p.selected = -1;
   const float dump_h = dump ? std::floor(ImGui::GetContentRegionAvail().y * 0.42f) : 0.0f;
 
-  const float label_w = ImGui::CalcTextSize("0x00000 ").x;
-  const ImVec2 avail = ImGui::GetContentRegionAvail();
-  const GridShape shape = pick_grid(n, avail.x, avail.y, label_w, p.min_cell, p.max_cell);
-  const float cell = shape.cell;
-  const uint64_t cols = shape.cols;
-  const uint64_t rows = shape.rows;
-  const float gap = shape.gap;
-  const int label_every = shape.label_every;
-
-  if (!ImGui::BeginChild("grid", ImVec2(0, -dump_h), false, ImGuiWindowFlags_NoMove)) {
-    ImGui::EndChild();
-    return;
-  }
-  // Rows are exactly `cell` apart: the clipper steps by that, so no item spacing.
-  ImGui::PushStyleVar(ImGuiStyleVar_ItemSpacing, ImVec2(0.0f, 0.0f));
-  ImDrawList* dl = ImGui::GetWindowDrawList();
-  const ImVec2 mouse = ImGui::GetIO().MousePos;
-  const bool hovered_window = ImGui::IsWindowHovered();
-  const ImU32 label_col = ImGui::GetColorU32(ImGuiCol_TextDisabled);
-  int64_t hovered = -1;
   p.lit = p.touched = p.lru_marked = 0;
-  p.cell = cell;
-  p.cols = cols;
-
-  ImGuiListClipper clipper;
-  clipper.Begin(static_cast<int>(rows), cell);
-  while (clipper.Step()) {
-    for (int r = clipper.DisplayStart; r < clipper.DisplayEnd; ++r) {
-      const ImVec2 origin = ImGui::GetCursorScreenPos();
-      const uint64_t row = static_cast<uint64_t>(r);
-      if (r % label_every == 0) {
-        char label[24];
-        std::snprintf(label, sizeof label, "0x%03" PRIx64, row * cols);
-        dl->AddText(ImVec2(origin.x, origin.y + (cell - ImGui::GetTextLineHeight()) * 0.5f), label_col, label);
-      }
-      const float x0 = origin.x + label_w;
-      p.grid_x = x0;
-      p.grid_y = origin.y - static_cast<float>(r) * cell;
-      for (uint64_t c = 0; c < cols; ++c) {
-        const uint64_t pfn = row * cols + c;
-        if (pfn >= n) break;
-        const ImVec2 a(x0 + static_cast<float>(c) * cell, origin.y);
-        const ImVec2 b(a.x + cell - gap, a.y + cell - gap);
-        dl->AddRectFilled(a, b, owner_colour(frames[static_cast<size_t>(pfn)].owner));
-        const bool of_vma = hl.shown_vma && hl.frame_of_vma_valid && pfn < hl.frame_of_vma.size() &&
-                            hl.frame_of_vma[static_cast<size_t>(pfn)];
-        const bool touched = pfn < hl.frame_touched.size() && hl.frame_touched[static_cast<size_t>(pfn)];
-        const Frame& fr = frames[static_cast<size_t>(pfn)];
-        const uint8_t bits = pfn < p.pte_bits.size() ? p.pte_bits[static_cast<size_t>(pfn)] : 0;
-        const float m = std::max(2.0f, std::floor(cell * 0.35f));
-        float above_band = b.y;  // the referenced dot sits on the band
-        if (fr.lru != LruList::None) {
-          above_band = draw_band(dl, a, b, fr.lru);
-          ++p.lru_marked;
-        }
-        if (fr.flags & engine::PG_swapcache)  // a stripe down the left edge: a copy is in swap
-          dl->AddRectFilled(a, ImVec2(a.x + std::max(1.0f, std::floor((b.x - a.x) * 0.2f)), above_band), kSwapCache);
-        if ((fr.flags & engine::PG_dirty) || (bits & 2))  // a corner: dirty
-          dl->AddTriangleFilled(ImVec2(b.x - m, a.y), ImVec2(b.x, a.y), ImVec2(b.x, a.y + m), kDirty);
-        if ((fr.flags & engine::PG_referenced) || (bits & 1))  // a dot: referenced
-          dl->AddRectFilled(ImVec2(a.x + 1, above_band - 1 - std::max(1.0f, m * 0.5f)),
-                            ImVec2(a.x + 1 + std::max(1.0f, m * 0.5f), above_band - 1), kReferenced);
-        if (fr.refcount > 1 && cell >= 12.0f && fr.owner != FrameOwner::ZeroPage && fr.owner != FrameOwner::Vdso)
-          cell_count(a.x, a.y, cell, fr.refcount);
-        // A hovered swap slot (the swap grid, a swap PTE) lights its frame in the swap cache.
-        const bool of_slot = hl.shown_slot && (fr.flags & engine::PG_swapcache) && fr.swap == hl.shown_swap_slot;
-        const bool lit = (hl.shown_frame && hl.shown_pfn == pfn) || of_vma || of_slot;
-        p.lit += lit;
-        p.touched += touched;
-        if (lit)
-          dl->AddRect(ImVec2(a.x - 1, a.y - 1), ImVec2(b.x + 1, b.y + 1), kOfVma, 0.0f, 0, 2.0f);
-        else if (touched)
-          dl->AddRect(ImVec2(a.x - 1, a.y - 1), ImVec2(b.x + 1, b.y + 1), kTouched, 0.0f, 0, 2.0f);
-        if (static_cast<int64_t>(pfn) == p.selected)
-          dl->AddRect(ImVec2(a.x - 2, a.y - 2), ImVec2(b.x + 2, b.y + 2), kHover, 0.0f, 0, 1.0f);
-        if (hovered_window && mouse.x >= a.x && mouse.x < a.x + cell && mouse.y >= a.y && mouse.y < a.y + cell) {
-          hovered = static_cast<int64_t>(pfn);
-          dl->AddRect(ImVec2(a.x - 1, a.y - 1), ImVec2(b.x + 1, b.y + 1), kHover, 0.0f, 0, 2.0f);
-        }
-      }
-      ImGui::Dummy(ImVec2(label_w + static_cast<float>(cols) * cell, cell));
+  const int64_t hovered = draw_cell_grid("grid", n, -dump_h, p.min_cell, p.max_cell, p.grid, [&](uint64_t pfn, const CellRect& r) {
+    ImDrawList* dl = ImGui::GetWindowDrawList();
+    const ImVec2 a(r.x0, r.y0), b(r.x1, r.y1);
+    const float cell = p.grid.cell;
+    dl->AddRectFilled(a, b, owner_colour(frames[static_cast<size_t>(pfn)].owner));
+    const bool of_vma = hl.shown_vma && hl.frame_of_vma_valid && pfn < hl.frame_of_vma.size() &&
+                        hl.frame_of_vma[static_cast<size_t>(pfn)];
+    const bool touched = pfn < hl.frame_touched.size() && hl.frame_touched[static_cast<size_t>(pfn)];
+    const Frame& fr = frames[static_cast<size_t>(pfn)];
+    const uint8_t bits = pfn < p.pte_bits.size() ? p.pte_bits[static_cast<size_t>(pfn)] : 0;
+    const float m = std::max(2.0f, std::floor(cell * 0.35f));
+    float above_band = b.y;  // the referenced dot sits on the band
+    if (fr.lru != LruList::None) {
+      above_band = draw_band(dl, a, b, fr.lru);
+      ++p.lru_marked;
     }
-  }
-  clipper.End();
-  ImGui::PopStyleVar();
+    if (fr.flags & engine::PG_swapcache)  // a stripe down the left edge: a copy is in swap
+      dl->AddRectFilled(a, ImVec2(a.x + std::max(1.0f, std::floor((b.x - a.x) * 0.2f)), above_band), kSwapCache);
+    if ((fr.flags & engine::PG_dirty) || (bits & 2))  // a corner: dirty
+      dl->AddTriangleFilled(ImVec2(b.x - m, a.y), ImVec2(b.x, a.y), ImVec2(b.x, a.y + m), kDirty);
+    if ((fr.flags & engine::PG_referenced) || (bits & 1))  // a dot: referenced
+      dl->AddRectFilled(ImVec2(a.x + 1, above_band - 1 - std::max(1.0f, m * 0.5f)),
+                        ImVec2(a.x + 1 + std::max(1.0f, m * 0.5f), above_band - 1), kReferenced);
+    if (fr.refcount > 1 && cell >= 12.0f && fr.owner != FrameOwner::ZeroPage && fr.owner != FrameOwner::Vdso)
+      cell_count(a.x, a.y, cell, fr.refcount);
+    // A hovered swap slot (the swap grid, a swap PTE) lights its frame in the swap cache.
+    const bool of_slot = hl.shown_slot && (fr.flags & engine::PG_swapcache) && fr.swap == hl.shown_swap_slot;
+    const bool lit = (hl.shown_frame && hl.shown_pfn == pfn) || of_vma || of_slot;
+    p.lit += lit;
+    p.touched += touched;
+    if (lit)
+      cell_ring(r, kOfVma);
+    else if (touched)
+      cell_ring(r, kTouched);
+    if (static_cast<int64_t>(pfn) == p.selected) cell_ring(r, kHover, 2.0f, 1.0f);
+  });
 
   p.hovered = hovered;
   p.hovered_lru.clear();
@@ -578,15 +595,14 @@ void draw_frames(FramePanel& p, PanelContext& ctx) {
       ctx.app.exec(line);
     }
   }
-  ImGui::EndChild();
   if (dump) draw_dump(p, k, hl.generation);
 }
 
 std::string frames_ui_json(const FramePanel& p) {
   char grid[160];
   std::snprintf(grid, sizeof grid, "\"grid\":{\"x\":%.1f,\"y\":%.1f,\"cell\":%.1f,\"cols\":%llu},",
-                static_cast<double>(p.grid_x), static_cast<double>(p.grid_y), static_cast<double>(p.cell),
-                static_cast<unsigned long long>(p.cols));
+                static_cast<double>(p.grid.x), static_cast<double>(p.grid.y), static_cast<double>(p.grid.cell),
+                static_cast<unsigned long long>(p.grid.cols));
   std::string j = std::string("{") + grid + "\"lit\":" + std::to_string(p.lit) + ",\"touched\":" +
                   std::to_string(p.touched) + ",\"selected\":" + std::to_string(p.selected) + ",\"hovered\":" + std::to_string(p.hovered) +
                   ",\"hovered_mappers\":" + std::to_string(p.hovered_mappers) + ",\"hovered_lru\":\"" +

@@ -5,6 +5,7 @@
 #pragma once
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -13,6 +14,28 @@
 namespace vmplay::web {
 
 struct PanelContext;
+
+// A cell of a drawn grid in screen coordinates: its corners, the gap excluded.
+struct CellRect {
+  float x0 = 0, y0 = 0, x1 = 0, y1 = 0;
+};
+// Where a drawn grid is, for hit tests and ui(): the top-left of cell 0 (as if every row
+// were on screen), the cell size and the cells per row.
+struct GridPlace {
+  float x = 0, y = 0, cell = 0;
+  uint64_t cols = 0;
+};
+// Draws a grid of n cells in a child window `id` of ImGui height `height`
+// (0: to the bottom; negative: leaves that much below): rows of a power-of-two length so
+// row labels read as round numbers, the largest cells between min_cell and max_cell that
+// fit (a scrollbar when none do), a hex label with the first index every few rows, only
+// the rows in view, a white ring round the cell under the pointer.
+// paint(index, rect) draws one cell, in the child window. Returns the index under the
+// pointer, or -1.
+int64_t draw_cell_grid(const char* id, uint64_t n, float height, float min_cell, float max_cell, GridPlace& place,
+                       const std::function<void(uint64_t, const CellRect&)>& paint);
+// An outline round a cell, pad pixels outside it, in the current window.
+void cell_ring(const CellRect& r, uint32_t colour, float pad = 1.0f, float thickness = 2.0f);
 
 struct FramePanel {
   float min_cell = 7.0f;   // below this the grid scrolls instead of shrinking
@@ -33,8 +56,7 @@ struct FramePanel {
   // For tests: where the grid is (the screen position of pfn 0's cell, the cell size,
   // frames per row), how many drawn cells were lit by a hover or changed by the last
   // command, the frame under the pointer and how many PTEs its tooltip listed.
-  float grid_x = 0, grid_y = 0, cell = 0;
-  uint64_t cols = 0;
+  GridPlace grid;
   size_t lit = 0, touched = 0;
   int64_t hovered = -1;
   size_t hovered_mappers = 0;
@@ -53,16 +75,6 @@ struct FramePanel {
 
 void draw_frames(FramePanel& p, PanelContext& ctx);
 
-// How a grid of n cells is laid out (the frame grid, the swap grid): rows of a
-// power-of-two length so row labels read as round numbers, the largest cells that fit
-// the space, or min_cell and a scrollbar when none do.
-struct GridShape {
-  float cell = 0.0f;
-  uint64_t cols = 16, rows = 0;
-  float gap = 1.0f;      // between cells
-  int label_every = 1;   // rows per row label
-};
-GridShape pick_grid(uint64_t n, float avail_w, float avail_h, float label_w, float min_cell, float max_cell);
 // The refcount-style digits drawn on a cell of a grid (a shared frame, a shared slot).
 void cell_count(float x, float y, float cell, uint32_t count);
 // The colour a frame of this owner has in the grid (ImU32), shared with other panels.

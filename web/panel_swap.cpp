@@ -21,7 +21,6 @@ using engine::FrameOwner;
 constexpr ImU32 kOnDisk = IM_COL32(60, 176, 186, 255);
 constexpr ImU32 kTouched = IM_COL32(255, 200, 40, 255);
 constexpr ImU32 kLit = IM_COL32(90, 170, 255, 255);
-constexpr ImU32 kHover = IM_COL32(255, 255, 255, 255);
 
 // A slot's cell: its state in the fill, the swap cache as a lower half in its frame's colour.
 void slot_cell(ImDrawList* dl, ImVec2 a, ImVec2 b, ImU32 fill, ImU32 cache) {
@@ -146,7 +145,7 @@ void draw_swap(SwapPanel& p, PanelContext& ctx) {
   p.hovered = -1;
   p.lit = p.touched_drawn = 0;
   if (sw.total() == 0) {
-    p.cell = 0;
+    p.grid.cell = 0;
     draw_off(ctx);
     return;
   }
@@ -198,20 +197,6 @@ void draw_swap(SwapPanel& p, PanelContext& ctx) {
   ImGui::Spacing();
 
   // ---- the grid, drawn like the frame grid ----
-  const float label_w = ImGui::CalcTextSize("0x00000 ").x;
-  const ImVec2 avail = ImGui::GetContentRegionAvail();
-  const GridShape g = pick_grid(n, avail.x, avail.y, label_w, p.min_cell, p.max_cell);
-  if (!ImGui::BeginChild("swapgrid", ImVec2(0, 0), false, ImGuiWindowFlags_NoMove)) {
-    ImGui::EndChild();
-    return;
-  }
-  ImGui::PushStyleVar(ImGuiStyleVar_ItemSpacing, ImVec2(0.0f, 0.0f));
-  ImDrawList* dl = ImGui::GetWindowDrawList();
-  const ImVec2 mouse = ImGui::GetIO().MousePos;
-  const bool hovered_window = ImGui::IsWindowHovered();
-  const ImU32 label_col = ImGui::GetColorU32(ImGuiCol_TextDisabled);
-  p.cell = g.cell;
-  p.cols = g.cols;
   // The slot lit by a hover elsewhere: a swap PTE, or a frame in the swap cache.
   int64_t lit_slot = -1;
   if (hl.shown_slot) {
@@ -220,53 +205,25 @@ void draw_swap(SwapPanel& p, PanelContext& ctx) {
     const engine::Frame& f = k.phys().frame(engine::Pfn{hl.shown_pfn});
     if (f.flags & engine::PG_swapcache) lit_slot = f.swap;
   }
-  int64_t hovered = -1;
-  ImGuiListClipper clipper;
-  clipper.Begin(static_cast<int>(g.rows), g.cell);
-  while (clipper.Step()) {
-    for (int r = clipper.DisplayStart; r < clipper.DisplayEnd; ++r) {
-      const ImVec2 origin = ImGui::GetCursorScreenPos();
-      const uint64_t row = static_cast<uint64_t>(r);
-      if (r % g.label_every == 0) {
-        char label[24];
-        std::snprintf(label, sizeof label, "0x%03" PRIx64, row * g.cols);
-        dl->AddText(ImVec2(origin.x, origin.y + (g.cell - ImGui::GetTextLineHeight()) * 0.5f), label_col, label);
-      }
-      const float x0 = origin.x + label_w;
-      p.grid_x = x0;
-      p.grid_y = origin.y - static_cast<float>(r) * g.cell;
-      for (uint64_t c = 0; c < g.cols; ++c) {
-        const uint64_t s = row * g.cols + c;
-        if (s >= n) break;
-        const ImVec2 a(x0 + static_cast<float>(c) * g.cell, origin.y);
-        const ImVec2 b(a.x + g.cell - g.gap, a.y + g.cell - g.gap);
-        const engine::SwapSlot& sl = sw.slot(s);
-        ImU32 fill = owner_colour(s == 0 ? FrameOwner::Reserved : FrameOwner::Free), cache = 0;
-        if (sl.allocated) {
-          fill = kOnDisk;
-          if (sl.cache != engine::kNoFrame && sl.cache < k.phys().total())
-            cache = owner_colour(k.phys().frame(engine::Pfn{sl.cache}).owner);
-        }
-        slot_cell(dl, a, b, fill, cache);
-        if (sl.count > 1 && g.cell >= 12.0f) cell_count(a.x, a.y, g.cell, sl.count);
-        const bool touched = s < p.touched.size() && p.touched[static_cast<size_t>(s)];
-        const bool lit = static_cast<int64_t>(s) == lit_slot;
-        p.lit += lit;
-        p.touched_drawn += touched;
-        if (lit)
-          dl->AddRect(ImVec2(a.x - 1, a.y - 1), ImVec2(b.x + 1, b.y + 1), kLit, 0.0f, 0, 2.0f);
-        else if (touched)
-          dl->AddRect(ImVec2(a.x - 1, a.y - 1), ImVec2(b.x + 1, b.y + 1), kTouched, 0.0f, 0, 2.0f);
-        if (hovered_window && mouse.x >= a.x && mouse.x < a.x + g.cell && mouse.y >= a.y && mouse.y < a.y + g.cell) {
-          hovered = static_cast<int64_t>(s);
-          dl->AddRect(ImVec2(a.x - 1, a.y - 1), ImVec2(b.x + 1, b.y + 1), kHover, 0.0f, 0, 2.0f);
-        }
-      }
-      ImGui::Dummy(ImVec2(label_w + static_cast<float>(g.cols) * g.cell, g.cell));
+  const int64_t hovered = draw_cell_grid("swapgrid", n, 0.0f, p.min_cell, p.max_cell, p.grid, [&](uint64_t s, const CellRect& r) {
+    const engine::SwapSlot& sl = sw.slot(s);
+    ImU32 fill = owner_colour(s == 0 ? FrameOwner::Reserved : FrameOwner::Free), cache = 0;
+    if (sl.allocated) {
+      fill = kOnDisk;
+      if (sl.cache != engine::kNoFrame && sl.cache < k.phys().total())
+        cache = owner_colour(k.phys().frame(engine::Pfn{sl.cache}).owner);
     }
-  }
-  clipper.End();
-  ImGui::PopStyleVar();
+    slot_cell(ImGui::GetWindowDrawList(), ImVec2(r.x0, r.y0), ImVec2(r.x1, r.y1), fill, cache);
+    if (sl.count > 1 && p.grid.cell >= 12.0f) cell_count(r.x0, r.y0, p.grid.cell, sl.count);
+    const bool touched = s < p.touched.size() && p.touched[static_cast<size_t>(s)];
+    const bool lit = static_cast<int64_t>(s) == lit_slot;
+    p.lit += lit;
+    p.touched_drawn += touched;
+    if (lit)
+      cell_ring(r, kLit);
+    else if (touched)
+      cell_ring(r, kTouched);
+  });
 
   p.hovered = hovered;
   p.hovered_mappers = 0;
@@ -292,7 +249,6 @@ void draw_swap(SwapPanel& p, PanelContext& ctx) {
       ctx.app.exec(line);
     }
   }
-  ImGui::EndChild();
 }
 
 std::string swap_ui_json(const SwapPanel& p, const engine::Kernel& k) {
@@ -303,7 +259,7 @@ std::string swap_ui_json(const SwapPanel& p, const engine::Kernel& k) {
                 ",\"grid\":{\"x\":%.1f,\"y\":%.1f,\"cell\":%.1f,\"cols\":%" PRIu64 "},\"hovered\":%" PRId64
                 ",\"hovered_mappers\":%zu,\"lit\":%zu,\"touched\":%zu}",
                 sw.total() == 0 ? "true" : "false", sw.total(), sw.used(), p.cached, p.shared,
-                static_cast<double>(p.grid_x), static_cast<double>(p.grid_y), static_cast<double>(p.cell), p.cols,
+                static_cast<double>(p.grid.x), static_cast<double>(p.grid.y), static_cast<double>(p.grid.cell), p.grid.cols,
                 p.hovered, p.hovered_mappers, p.lit, p.touched_drawn);
   return b;
 }

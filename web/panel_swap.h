@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "engine/kernel.h"
+#include "web/panel_frames.h"  // GridPlace
 
 namespace vmplay::web {
 
@@ -31,8 +32,7 @@ struct SwapPanel {
   // For tests (window.vmplay.ui().swap): where the grid is (slot 0's cell, the cell
   // size, slots per row), the slot under the pointer, drawn cells lit by a hover or
   // changed by the last command.
-  float grid_x = 0, grid_y = 0, cell = 0;
-  uint64_t cols = 0;
+  GridPlace grid;
   int64_t hovered = -1;
   size_t hovered_mappers = 0;
   size_t lit = 0, touched_drawn = 0;

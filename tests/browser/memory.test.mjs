@@ -16,6 +16,12 @@ const FILL = ['config swap 1M', MMAP_4M, 'touch(p, 4M, "w")'];
 const ui = (page) => page.evaluate(() => window.vmplay.ui());
 const run = (page, line) => page.evaluate((l) => window.vmplay.exec(l), line);
 const frame = (page) => page.waitForTimeout(120);
+// A screenshot with the pointer moved off the panels (no tooltip over what is shown).
+async function shotAside(page, name) {
+  await page.mouse.move(5, 790);
+  await frame(page);
+  await saveArtifact(name, await page.screenshot());
+}
 const state = (page) => page.evaluate(() => window.vmplay.state());
 
 // The middle of a cell of a grid the panels report ({x, y, cell, cols}).
@@ -101,9 +107,7 @@ test('page tables: a swapped-out page is a swap entry, not a frame; a click on a
   assert.equal(w.stopped, 'PT');
   const s = await state(page);
   assert.equal(s.lines_run, 4, 'the click ran walk in the shell');
-  await page.mouse.move(5, 790);
-  await frame(page);
-  await saveArtifact('memory-pagetables-swap.png', await page.screenshot());
+  await shotAside(page, 'memory-pagetables-swap.png');
   assert.deepEqual(errors, []);
   await page.close();
 });
@@ -118,9 +122,7 @@ test('timeline and stats: an OOM kill is marked on its step; the vmstat counters
   let u = await ui(page);
   assert.equal(u.step.oom_kills, 1);
   assert.match(u.step.summary, /^OOM kill of pid 1, /);
-  await page.mouse.move(5, 790);
-  await frame(page);
-  await saveArtifact('memory-timeline-oom.png', await page.screenshot());
+  await shotAside(page, 'memory-timeline-oom.png');
   // The step before: the child's copies pushed pages out, no kill yet.
   await clickTarget(page, 'step 5');
   await page.waitForFunction(() => window.vmplay.ui().timeline.pos === 5, null, { timeout: 5000 });
@@ -128,9 +130,7 @@ test('timeline and stats: an OOM kill is marked on its step; the vmstat counters
   assert.equal(u.step.oom_kills, 0);
   assert.ok(u.step.swapped_out > 0, JSON.stringify(u.step));
   await page.evaluate(() => window.vmplay.show('stats'));
-  await page.mouse.move(5, 790);
-  await frame(page);
-  await saveArtifact('memory-stats.png', await page.screenshot());
+  await shotAside(page, 'memory-stats.png');
   assert.deepEqual(errors, []);
   await page.close();
 });

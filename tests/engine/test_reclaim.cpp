@@ -48,6 +48,18 @@ uint64_t field_kb(const std::string& text, const std::string& key) {
 
 uint64_t meminfo(World& w, const std::string& key) { return field_kb("\n" + w.k.proc_meminfo(), key); }
 
+// A file of `pages` pages of `byte` on the simulated disk (clean, not yet cached),
+// opened and mapped private with `prot`: the mapping's address.
+uint64_t map_disk_file(World& w, const std::string& path, uint64_t ino, uint64_t pages, uint8_t byte,
+                       uint64_t prot = PROT_READ) {
+  w.k.create_file(path, ino, std::vector<uint8_t>(pages * P, byte));
+  auto fd = w.k.sys_openat(w.pid, AT_FDCWD_, path, O_RDONLY_, 0);
+  REQUIRE(fd.is_ok());
+  SysResult m = w.mmap({0, pages * P, prot, MAP_PRIVATE, static_cast<int64_t>(fd.value), 0});
+  REQUIRE(m.is_ok());
+  return m.value;
+}
+
 uint64_t vmstat(World& w, const std::string& key) {
   std::string all = "\n" + w.k.proc_vmstat();
   size_t at = all.find("\n" + key + " ");
@@ -418,9 +430,7 @@ TEST_CASE("MADV_PAGEOUT without swap: anonymous pages stay and are activated; cl
   CHECK(w.mm().rss_anon == 4);
   CHECK(frame_at(w, p).lru == LruList::ActiveAnon);
   // A clean file of the user's (on disk, not written since): its pages can go.
-  w.k.create_file("/home/user/po", 777777, std::vector<uint8_t>(4 * P, 'p'));
-  auto fd = w.k.sys_openat(w.pid, AT_FDCWD_, "/home/user/po", O_RDONLY_, 0);
-  uint64_t f = w.mmap({0, 4 * P, PROT_READ, MAP_PRIVATE, static_cast<int64_t>(fd.value), 0}).value;
+  uint64_t f = map_disk_file(w, "/home/user/po", 777777, 4, 'p');
   REQUIRE(w.read(f).ok);
   CHECK(w.mm().rss_file == 4);
   REQUIRE(w.madvise(f, 4 * P, MADV_PAGEOUT).is_ok());
@@ -505,12 +515,8 @@ TEST_CASE("reclaim under pressure with swap: kswapd swaps anonymous memory out, 
 
 TEST_CASE("VM_EXEC protection: executable file pages are activated on first use, data pages get a second look") {
   World w(machine(1024, 0, 1));
-  w.k.create_file("/home/user/prog", 777001, std::vector<uint8_t>(16 * P, 0x90));
-  w.k.create_file("/home/user/data", 777002, std::vector<uint8_t>(160 * P, 0x11));
-  auto xfd = w.k.sys_openat(w.pid, AT_FDCWD_, "/home/user/prog", O_RDONLY_, 0);
-  auto dfd = w.k.sys_openat(w.pid, AT_FDCWD_, "/home/user/data", O_RDONLY_, 0);
-  uint64_t x = w.mmap({0, 16 * P, PROT_READ | PROT_EXEC, MAP_PRIVATE, static_cast<int64_t>(xfd.value), 0}).value;
-  uint64_t d = w.mmap({0, 160 * P, PROT_READ, MAP_PRIVATE, static_cast<int64_t>(dfd.value), 0}).value;
+  uint64_t x = map_disk_file(w, "/home/user/prog", 777001, 16, 0x90, PROT_READ | PROT_EXEC);
+  uint64_t d = map_disk_file(w, "/home/user/data", 777002, 160, 0x11);
   for (uint64_t i = 0; i < 16; ++i) REQUIRE(w.k.access(w.pid, x + i * P, Access::Read).ok);
   for (uint64_t i = 0; i < 160; ++i) REQUIRE(w.k.access(w.pid, d + i * P, Access::Read).ok);
   require_coherent(w.k);
@@ -574,12 +580,8 @@ TEST_CASE("direct reclaim: once kswapd has given up, an allocation at the min wa
 
 TEST_CASE("MADV_RANDOM: references through such a mapping do not count, so its pages go first") {
   World w(machine(1024, 0, 1));
-  w.k.create_file("/home/user/normal", 777005, std::vector<uint8_t>(32 * P, 0x41));
-  w.k.create_file("/home/user/random", 777006, std::vector<uint8_t>(32 * P, 0x42));
-  auto nfd = w.k.sys_openat(w.pid, AT_FDCWD_, "/home/user/normal", O_RDONLY_, 0);
-  auto rfd = w.k.sys_openat(w.pid, AT_FDCWD_, "/home/user/random", O_RDONLY_, 0);
-  uint64_t n = w.mmap({0, 32 * P, PROT_READ, MAP_PRIVATE, static_cast<int64_t>(nfd.value), 0}).value;
-  uint64_t r = w.mmap({0, 32 * P, PROT_READ, MAP_PRIVATE, static_cast<int64_t>(rfd.value), 0}).value;
+  uint64_t n = map_disk_file(w, "/home/user/normal", 777005, 32, 0x41);
+  uint64_t r = map_disk_file(w, "/home/user/random", 777006, 32, 0x42);
   REQUIRE(w.madvise(r, 32 * P, MADV_RANDOM).is_ok());
   // The normal file's pages are read first, so they are older (nearer the tail).
   for (uint64_t i = 0; i < 32; ++i) REQUIRE(w.read(n + i * P).ok);
