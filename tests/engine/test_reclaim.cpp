@@ -52,7 +52,7 @@ uint64_t meminfo(World& w, const std::string& key) { return field_kb("\n" + w.k.
 // opened and mapped private with `prot`: the mapping's address.
 uint64_t map_disk_file(World& w, const std::string& path, uint64_t ino, uint64_t pages, uint8_t byte,
                        uint64_t prot = PROT_READ) {
-  w.k.create_file(path, ino, std::vector<uint8_t>(pages * P, byte));
+  w.k.create_file(path, ino, std::vector<uint8_t>(static_cast<size_t>(pages * P), byte));
   auto fd = w.k.sys_openat(w.pid, AT_FDCWD_, path, O_RDONLY_, 0);
   REQUIRE(fd.is_ok());
   SysResult m = w.mmap({0, pages * P, prot, MAP_PRIVATE, static_cast<int64_t>(fd.value), 0});
