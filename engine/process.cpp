@@ -96,16 +96,30 @@ SysResult Kernel::sys_fork(Pid pid) {
       PteSlot slot;
       uint64_t e;
     };
-    std::vector<Hit> hits;
+    // One buffer for every fork (a fork of 100,000 pages would otherwise regrow it from
+    // nothing, copying at each doubling); given back when it grew past a million entries.
+    static thread_local std::vector<Hit> hits;
+    hits.clear();
+    if (hits.capacity() > (size_t{1} << 20)) std::vector<Hit>().swap(hits);
     ppt.for_each_pte(pv.start, pv.end, [&](uint64_t addr, PteSlot slot, uint64_t e) {
       hits.push_back({addr, slot, e});
     });
+    // The child's PTE table is looked up once per 2 MiB, as copy_pte_range does, and
+    // again whenever a page table was allocated or freed (reclaim may have run).
+    uint64_t cregion = ~uint64_t{0}, cgen = 0;
+    Pfn ctable{};
     for (const Hit& h : hits) {
-      auto cslot = cpt.alloc_pte(h.addr);
-      if (!cslot) {
-        oom = true;
-        break;
+      if ((h.addr >> 21) != cregion || mem_.table_generation() != cgen) {
+        auto slot = cpt.alloc_pte(h.addr);
+        if (!slot) {
+          oom = true;
+          break;
+        }
+        ctable = slot->table;
+        cregion = h.addr >> 21;
+        cgen = mem_.table_generation();
       }
+      const PteSlot cs{ctable, pt_index(h.addr, 1)};
       // Read again: allocating the child's tables may have reclaimed the page.
       uint64_t e = ppt.get(h.slot);
       if (pte_none(e)) continue;
@@ -117,7 +131,7 @@ SysResult Kernel::sys_fork(Pid pid) {
         }
         ++swap_.slot(pte_swp_offset(e)).count;
         ++c.mm.swapents;
-        set_pte(c, *cslot, h.addr, e);
+        set_pte(c, cs, h.addr, e);
         continue;
       }
       bool page = pte_present(e) && !(e & _PAGE_SPECIAL);
@@ -127,7 +141,7 @@ SysResult Kernel::sys_fork(Pid pid) {
         e &= ~uint64_t{_PAGE_RW};
       }
       e &= ~uint64_t{_PAGE_ACCESSED};  // pte_mkold
-      set_pte(c, *cslot, h.addr, e);
+      set_pte(c, cs, h.addr, e);
       if (page) {
         Frame& f = mem_.frame(pte_pfn(e));
         f.flags &= ~uint32_t{PG_anon_exclusive};
