@@ -47,7 +47,7 @@ double seconds_of(const std::function<void()>& fn) {
 // on a shared machine a single run is often slowed by a neighbour (by 25% or more, on
 // either side), and wasm's first run is partly in V8's baseline tier. `run` returns the
 // seconds of its timed part, so each run can set itself up untimed.
-constexpr int kRuns = 3;
+int kRuns = 5;  // vmplay-bench --runs N
 double best_of(const std::function<double()>& run) {
   double best = run();
   for (int i = 1; i < kRuns; ++i) best = std::min(best, run());
@@ -394,7 +394,18 @@ void metadata() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::vector<std::string> only(argv + 1, argv + argc);
+  std::vector<std::string> only;
+  for (int i = 1; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--runs") == 0 && i + 1 < argc) {
+      kRuns = std::atoi(argv[++i]);
+      if (kRuns < 1 || kRuns > 1000) {
+        std::fprintf(stderr, "vmplay-bench: --runs takes a number from 1 to 1000\n");
+        return 2;
+      }
+    } else {
+      only.emplace_back(argv[i]);
+    }
+  }
   auto want = [&](const char* name) {
     if (only.empty()) return true;
     for (const auto& o : only)

@@ -47,16 +47,13 @@ std::vector<std::string> Kernel::check_invariants() const {
       prev_end = v.end;
       total += v.pages();
     }
-    // The gap index holds exactly the gaps the VMAs leave.
-    {
-      std::vector<GapIndex::Gap> want;
-      for (const auto& [s, v] : mm.vmas) want.push_back(mm.gap_of(s));
-      want.push_back(mm.gap_of(TASK_SIZE));
-      std::vector<GapIndex::Gap> have = mm.gaps.all();
-      bool same = want.size() == have.size();
-      for (size_t i = 0; same && i < want.size(); ++i)
-        same = want[i].owner == have[i].owner && want[i].start == have[i].start && want[i].end == have[i].end;
-      if (!same) bad.push_back(fmt("pid %d: gap index out of date (%zu gaps indexed, %zu expected)", pid, have.size(), want.size()));
+    // The VMA tree is well formed, and each VMA weighs the gap it leaves below it.
+    if (const char* err = mm.vmas.check_structure(); *err) bad.push_back(fmt("pid %d: VMA tree: %s", pid, err));
+    for (auto it = mm.vmas.begin(); it != mm.vmas.end(); ++it) {
+      uint64_t want = mm.gap_of(it->first).len();
+      if (mm.vmas.weight(it) != want)
+        bad.push_back(fmt("pid %d: the gap below %" PRIx64 " is indexed as %" PRIu64 " bytes, not %" PRIu64, pid, it->first,
+                          mm.vmas.weight(it), want));
     }
     if (total != mm.total_vm)
       bad.push_back(fmt("pid %d: total_vm %" PRIu64 " but VMAs cover %" PRIu64 " pages", pid, mm.total_vm, total));

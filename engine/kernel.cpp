@@ -205,14 +205,14 @@ uint64_t Kernel::unmapped_area_topdown(const Mm& mm, uint64_t len, uint64_t low,
   uint64_t owner = above ? above->start : TASK_SIZE;
   uint64_t limit = owner;  // owners whose gaps lie wholly below high
   if (owner >= high) {
-    GapIndex::Gap g = mm.gap_of(owner);
+    Mm::Gap g = mm.gap_of(owner);
     uint64_t end = std::min(g.end, high);
     uint64_t start = std::max(g.start, low);
     if (end > start && end - start >= len) return end - len;
     if (owner == 0) return 0;
     limit = owner - 1;
   }
-  auto g = mm.gaps.highest_fitting(limit, len);
+  auto g = mm.highest_gap(limit, len);
   if (!g) return 0;
   uint64_t start = std::max(g->start, low);
   if (g->end < start || g->end - start < len) return 0;  // only the part above low counts
@@ -526,9 +526,9 @@ bool Kernel::split_vma(Process& p, uint64_t vma_start, uint64_t addr) {
   hi.start = addr;
   hi.pgoff = lo.pgoff + ((addr - lo.start) >> PAGE_SHIFT);
   lo.end = addr;
+  // The one new gap is the empty one below hi (a new element weighs 0); lo's and the
+  // next VMA's do not change.
   mm.vmas.emplace(addr, hi);
-  // The one new gap is the empty one below hi; lo's and the next VMA's do not change.
-  mm.gaps.set({addr, addr, vm_start_gap(hi)});
   if (hi.inode) ++inodes_.at(hi.inode).map_count;
   emit({.kind = EventKind::VmaSplit, .pid = p.pid, .addr = addr, .end = old_end});
   return true;

@@ -28,9 +28,9 @@ const Vma* Mm::prev_of(uint64_t addr) const {
   return &std::prev(it)->second;
 }
 
-GapIndex::Gap Mm::gap_of(uint64_t owner) const {
+Mm::Gap Mm::gap_of(uint64_t owner) const {
   // The gap below the VMA starting at owner (or below TASK_SIZE for the top gap).
-  GapIndex::Gap g;
+  Gap g;
   g.owner = owner;
   const Vma* prev = prev_of(owner);
   g.start = prev ? prev->end : 0;
@@ -43,30 +43,36 @@ GapIndex::Gap Mm::gap_of(uint64_t owner) const {
 }
 
 void Mm::sync_gaps(uint64_t lo, uint64_t hi) {
-  // Owners in [lo, hi] that are gone lose their entry; the VMAs there and the first
-  // one above hi (whose gap starts at the last end below it) are recomputed.
-  // (Into one buffer reused by every call: this runs on every change to the VMAs.)
-  static thread_local std::vector<uint64_t> owners;
-  owners.clear();
-  gaps.owners_in(lo, hi, owners);
-  for (uint64_t owner : owners)
-    if (owner < TASK_SIZE && !vmas.count(owner)) gaps.erase(owner);
-  // One walk of the VMAs from lo, each gap starting at the end of the VMA before it (what
-  // gap_of computes with two lookups per VMA).
+  // The gaps of the VMAs in [lo, hi] and of the first one above hi (whose gap starts at
+  // the last end below it) are recomputed, in one walk from lo, each gap starting at the
+  // end of the VMA before it. (VMAs that are gone took their gaps with them; the top gap
+  // is computed when asked for.) Setting a weight leaves the iterators valid.
   auto it = vmas.lower_bound(lo);
   uint64_t prev_end = it == vmas.begin() ? 0 : std::prev(it)->second.end;
-  for (; it != vmas.end() && it->first <= hi; ++it) {
-    gaps.set({it->first, prev_end, vm_start_gap(it->second)});
+  for (; it != vmas.end(); ++it) {
+    vmas.set_weight(it->first, Gap{it->first, prev_end, vm_start_gap(it->second)}.len());
+    if (it->first > hi) break;
     prev_end = it->second.end;
   }
-  if (it == vmas.end()) gaps.set({TASK_SIZE, prev_end, TASK_SIZE});
-  else gaps.set({it->first, prev_end, vm_start_gap(it->second)});
 }
 
 void Mm::rebuild_gaps() {
-  gaps.clear();
-  for (const auto& [s, v] : vmas) gaps.set(gap_of(s));
-  gaps.set(gap_of(TASK_SIZE));
+  uint64_t prev_end = 0;
+  for (auto it = vmas.begin(); it != vmas.end(); ++it) {
+    vmas.set_weight(it->first, Gap{it->first, prev_end, vm_start_gap(it->second)}.len());
+    prev_end = it->second.end;
+  }
+}
+
+std::optional<Mm::Gap> Mm::highest_gap(uint64_t max_owner, uint64_t len) const {
+  // The top gap's owner, TASK_SIZE, is above every VMA's.
+  if (max_owner >= TASK_SIZE) {
+    Gap top = gap_of(TASK_SIZE);
+    if (top.len() >= len) return top;
+  }
+  auto it = vmas.highest_weighing(max_owner, len);
+  if (it == vmas.end()) return std::nullopt;
+  return gap_of(it->first);
 }
 
 bool Mm::intersects(uint64_t start, uint64_t end) const {

@@ -3,9 +3,10 @@
 #pragma once
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 
-#include "engine/gaps.h"
+#include "engine/btree.h"
 #include "engine/pagetable.h"
 #include "engine/types.h"
 
@@ -61,7 +62,7 @@ struct Vma {
 
 // The per-process address space, after mm_struct.
 struct Mm {
-  std::map<uint64_t, Vma> vmas;  // keyed by vm_start; ordered, non-overlapping
+  BTreeMap<Vma> vmas;  // keyed by vm_start; ordered, non-overlapping (a B+tree, as the maple tree)
   Pfn pgd;                       // root page table
   PgtableCounters pgtables;      // page-table pages below the PGD
   uint64_t mmap_base = 0;
@@ -69,13 +70,22 @@ struct Mm {
   uint64_t start_code = 0, end_code = 0, start_brk = 0, brk = 0, start_stack = 0;
   uint64_t load_base = 0, interp_base = 0;  // where the program and ld.so were loaded
   uint64_t def_flags = 0;
-  // The free gaps, for get_unmapped_area in O(log n). Whatever changes where VMAs
-  // start or end calls sync_gaps() for the range it touched; check_invariants()
-  // compares the index with gaps recomputed from the VMAs.
-  GapIndex gaps;
+  // The free gaps, for get_unmapped_area in O(log n): each VMA owns the gap below it
+  // (down to the end of the VMA before), and its weight in `vmas` is that gap's length;
+  // the gap above the last VMA, up to TASK_SIZE, is owned by TASK_SIZE. Whatever changes
+  // where VMAs start or end calls sync_gaps() for the range it touched;
+  // check_invariants() compares the weights with gaps recomputed from the VMAs.
+  struct Gap {
+    uint64_t owner = 0;  // start of the VMA above the gap (TASK_SIZE for the top gap)
+    uint64_t start = 0;  // end of the VMA below (0 when none)
+    uint64_t end = 0;    // where the free room ends: vm_start_gap(owner)
+    uint64_t len() const { return end > start ? end - start : 0; }
+  };
   void sync_gaps(uint64_t lo, uint64_t hi);
   void rebuild_gaps();
-  GapIndex::Gap gap_of(uint64_t owner) const;  // recomputed from the VMAs  // VM_LOCKED (| VM_LOCKONFAULT) after mlockall(MCL_FUTURE)
+  Gap gap_of(uint64_t owner) const;  // recomputed from the VMAs
+  // The gap with the highest owner <= max_owner that is at least len long.
+  std::optional<Gap> highest_gap(uint64_t max_owner, uint64_t len) const;
   uint64_t total_vm = 0;   // pages mapped
   uint64_t data_vm = 0;    // private writable, not stack
   uint64_t exec_vm = 0;
