@@ -332,12 +332,16 @@ class Kernel : public FrameSource {
   Process* proc(Pid pid);
   PageTables tables(Process& p);
   PageTables tables(const Process& p) const;
-  // Appends to the event log (inline: every PTE change logs one).
-  void emit(const Event& e) {
+  // Appends to the event log. Every PTE change logs one, so it is forced inline (clang,
+  // which builds the wasm, otherwise calls it, and each event is built on the stack in
+  // linear memory and copied), and the log's growth is a call of its own.
+  __attribute__((always_inline)) void emit(const Event& e) {
+    if (events_.size() == events_.capacity()) grow_events();
     events_.push_back(e);
     events_.back().seq = ++seq_;
     if (e.kind == EventKind::Syscall && oom_pending_ && e.pid == oom_pending_) kill_oom_pending();
   }
+  __attribute__((noinline)) void grow_events() { events_.reserve(events_.capacity() < 1024 ? 1024 : 2 * events_.capacity()); }
   // A process the OOM killer chose during its own call dies as the call returns.
   void kill_oom_pending();
   // Records a system call that returns 0 or an errno, and returns its result.
