@@ -158,24 +158,20 @@ void churn(uint64_t vmas) {
     split_round();
   }
   k.clear_events();
-  double sim_churn = best_of([&] {
-    return seconds_of([&] {
-      for (uint64_t i = 0; i < rounds; ++i) {
-        churn_round();
-        if ((i & 1023) == 0) k.clear_events();
-      }
-      k.clear_events();
+  // The best time of `rounds` calls of `round` (the event log emptied as it goes).
+  auto sim_rounds = [&](const std::function<void()>& round) {
+    return best_of([&] {
+      return seconds_of([&] {
+        for (uint64_t i = 0; i < rounds; ++i) {
+          round();
+          if ((i & 1023) == 0) k.clear_events();
+        }
+        k.clear_events();
+      });
     });
-  });
-  double sim_split = best_of([&] {
-    return seconds_of([&] {
-      for (uint64_t i = 0; i < rounds; ++i) {
-        split_round();
-        if ((i & 1023) == 0) k.clear_events();
-      }
-      k.clear_events();
-    });
-  });
+  };
+  double sim_churn = sim_rounds(churn_round);
+  double sim_split = sim_rounds(split_round);
   double host_churn = -1, host_split = -1;
 #ifdef VMPLAY_HOST
   std::vector<void*> made;
@@ -200,16 +196,15 @@ void churn(uint64_t vmas) {
     host_churn_round();
     host_split_round();
   }
-  host_churn = best_of([&] {
-    return seconds_of([&] {
-      for (uint64_t i = 0; i < rounds; ++i) host_churn_round();
+  auto host_rounds = [&](const std::function<void()>& round) {
+    return best_of([&] {
+      return seconds_of([&] {
+        for (uint64_t i = 0; i < rounds; ++i) round();
+      });
     });
-  });
-  host_split = best_of([&] {
-    return seconds_of([&] {
-      for (uint64_t i = 0; i < rounds; ++i) host_split_round();
-    });
-  });
+  };
+  host_churn = host_rounds(host_churn_round);
+  host_split = host_rounds(host_split_round);
   for (void* m : made) munmap(m, P);
   munmap(s, 3 * P);
 #endif

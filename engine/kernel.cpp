@@ -198,8 +198,8 @@ void Kernel::vm_stat_account(Mm& mm, uint64_t flags, int64_t pages) {
 
 uint64_t Kernel::unmapped_area_topdown(const Mm& mm, uint64_t len, uint64_t low,
                                        uint64_t high) const {
-  // The highest gap below `high` that fits len, from the gap index in O(log n). The
-  // gap that contains `high` is clamped to it; the lowest one to `low`.
+  // The highest gap below `high` that fits len, from the gaps the VMA tree indexes, in
+  // O(log n). The gap that contains `high` is clamped to it; the lowest one to `low`.
   if (len == 0 || high < low + len) return 0;
   const Vma* above = mm.find_vma(high);  // the first VMA ending above high
   uint64_t owner = above ? above->start : TASK_SIZE;
