@@ -92,6 +92,23 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     after.push(Math.max(...p.recent_ms.slice(-(p.drawn - before))));
   }
   console.log(`${'first frame after a store'.padEnd(30)} ${after.map((x) => x.toFixed(1) + ' ms').join(', ')}`);
+  // After each change the page saves the session's script (localStorage): the script of
+  // the long session, and the whole save as the page does it.
+  const save = await page.evaluate(() => {
+    const t = [];
+    for (let i = 0; i < 5; i++) {
+      const t0 = performance.now();
+      const s = window.vmplay.script();
+      const t1 = performance.now();
+      localStorage.setItem('vmplay-bench-save', JSON.stringify({ v: 1, script: s }));
+      t.push([t1 - t0, performance.now() - t0, s.length]);
+    }
+    localStorage.removeItem('vmplay-bench-save');
+    t.sort((a, b) => a[1] - b[1]);
+    return t[2];
+  });
+  console.log(`${'saving the session'.padEnd(30)} script() ${save[0].toFixed(1)} ms, with the localStorage write ` +
+              `${save[1].toFixed(1)} ms (${save[2]} bytes; median of 5)`);
   await page.evaluate(() => window.vmplay.exec('use 1'));
   await page.setViewportSize({ width: 640, height: 420 });
   for (const v of ['vmas', 'pagetables', 'frames', 'timeline']) {

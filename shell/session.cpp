@@ -254,28 +254,36 @@ void Session::record(std::string_view line, std::string label, std::optional<uin
 
 std::string Session::script() const {
   // The settings a reset keeps: the machine's RAM, swap, overcommit policy and ASLR.
-  auto is_config = [](const std::string& l) {
-    for (const char* key : {"ram", "aslr", "swap", "overcommit", "overcommit_ratio"}) {
-      std::string p = std::string("config ") + key;
-      if (l.rfind(p + " ", 0) == 0 || l.rfind(p + "=", 0) == 0) return true;
-    }
+  // (The page saves the script after every change: no allocation per line here, and the
+  // result is built in place at its final size.)
+  auto is_config = [](std::string_view l) {
+    constexpr std::string_view kConfig = "config ";
+    if (l.substr(0, kConfig.size()) != kConfig) return false;
+    l.remove_prefix(kConfig.size());
+    for (std::string_view key : {"ram", "aslr", "swap", "overcommit", "overcommit_ratio"})
+      if (l.size() > key.size() && l.substr(0, key.size()) == key && (l[key.size()] == ' ' || l[key.size()] == '='))
+        return true;
     return false;
   };
-  auto is_reset = [](const std::string& l) { return l == "reset" || l == "reset()"; };
+  auto is_reset = [](std::string_view l) { return l == "reset" || l == "reset()"; };
   size_t from = 1;  // the first step after the last reset
   for (size_t i = pos_; i >= 1; --i)
     if (is_reset(timeline_[i].line) || is_config(timeline_[i].line)) {
       from = i;
       break;
     }
-  std::string out;
   // The settings a reset keeps come first; a plain reset itself is not needed.
-  for (size_t i = 1; i < from; ++i)
-    if (is_config(timeline_[i].line)) out += timeline_[i].line + "\n";
-  for (size_t i = from; i <= pos_; ++i) {
-    if (i == from && is_reset(timeline_[i].line)) continue;
-    out += timeline_[i].line + "\n";
-  }
+  auto kept = [&](size_t i) {
+    if (i < from) return is_config(timeline_[i].line);
+    return !(i == from && is_reset(timeline_[i].line));
+  };
+  size_t bytes = 0;
+  for (size_t i = 1; i <= pos_; ++i)
+    if (kept(i)) bytes += timeline_[i].line.size() + 1;
+  std::string out;
+  out.reserve(bytes);
+  for (size_t i = 1; i <= pos_; ++i)
+    if (kept(i)) out.append(timeline_[i].line).push_back('\n');
   return out;
 }
 

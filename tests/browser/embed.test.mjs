@@ -474,6 +474,36 @@ test('the session survives a reload; reset then reload is fresh', async () => {
   await page.close();
 });
 
+test('a burst of changes is saved a moment later, once or twice, and a reload has all of it', async () => {
+  const { page, errors } = await openWidget('layout=compact');
+  // Count the page's writes of the session; then ten commands 30 ms apart, each drawn in
+  // a frame of its own (saved after every frame that showed a change, that was ten writes).
+  const writes = await page.evaluate(async () => {
+    let n = 0;
+    const set = Storage.prototype.setItem;
+    Storage.prototype.setItem = function (k, v) {
+      if (String(k).startsWith('vmplay:')) n++;
+      return set.call(this, k, v);
+    };
+    for (let i = 0; i < 10; i++) {
+      window.vmplay.exec(`burst${i} = ${i}`);
+      await new Promise((r) => setTimeout(r, 30));
+    }
+    await new Promise((r) => setTimeout(r, 600));
+    Storage.prototype.setItem = set;
+    return n;
+  });
+  assert.ok(writes >= 1 && writes <= 3, `the burst was saved ${writes} times`);
+  const saved = await page.evaluate(() => Object.keys(localStorage).filter((k) => k.startsWith('vmplay:'))
+    .map((k) => JSON.parse(localStorage.getItem(k)).script).join(''));
+  assert.match(saved, /burst9 = 9/, 'the last command is in what was saved');
+  await page.reload();
+  await ready(page);
+  await page.waitForFunction(() => window.vmplay.state().variables.burst9 === '0x9', null, { timeout: 10000 });
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
 test('the Reset button of run=step clears the saved session', async () => {
   const { page, errors } = await openWidget('lesson=5&layout=compact');
   await clickTarget(page, 'script next');

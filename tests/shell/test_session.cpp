@@ -598,6 +598,14 @@ TEST_CASE("session: script() rebuilds the current state on a fresh session") {
   CHECK(s.script() == "config ram 2048\nx = 1\n");
   run(s, "undo");
   CHECK(s.script() == "config ram 2048\n");
+  // Settings in either form (`key value`, `key=value`) are kept across a later reset, in
+  // their order; the lines between them are not.
+  run(s, "config overcommit_ratio=80");
+  run(s, "y = 2");
+  run(s, "config overcommit 1");
+  run(s, "reset");
+  run(s, "z = 3");
+  CHECK(s.script() == "config ram 2048\nconfig overcommit_ratio=80\nconfig overcommit 1\nz = 3\n");
 }
 
 TEST_CASE("session: an orphan goes to pid 1, which can then reap it (forget_original_parent)") {
