@@ -69,7 +69,7 @@ struct Mm {
   // The program's layout, as mm_struct keeps it.
   uint64_t start_code = 0, end_code = 0, start_brk = 0, brk = 0, start_stack = 0;
   uint64_t load_base = 0, interp_base = 0;  // where the program and ld.so were loaded
-  uint64_t def_flags = 0;
+  uint64_t def_flags = 0;  // VM_LOCKED (| VM_LOCKONFAULT) after mlockall(MCL_FUTURE)
   // The free gaps, for get_unmapped_area in O(log n): each VMA owns the gap below it
   // (down to the end of the VMA before), and its weight in `vmas` is that gap's length;
   // the gap above the last VMA, up to TASK_SIZE, is owned by TASK_SIZE. Whatever changes
