@@ -467,6 +467,13 @@ void cell_ring(const CellRect& r, uint32_t colour, float pad, float thickness) {
                                       thickness);
 }
 
+void cell_mark(const CellRect& r, bool lit, bool touched) {
+  if (lit)
+    cell_ring(r, kOfVma);
+  else if (touched)
+    cell_ring(r, kTouched);
+}
+
 uint32_t owner_colour(FrameOwner o) {
   switch (o) {
     case FrameOwner::Free: return IM_COL32(52, 56, 66, 255);
@@ -569,10 +576,7 @@ void draw_frames(FramePanel& p, PanelContext& ctx) {
     const bool lit = (hl.shown_frame && hl.shown_pfn == pfn) || of_vma || of_slot;
     p.lit += lit;
     p.touched += touched;
-    if (lit)
-      cell_ring(r, kOfVma);
-    else if (touched)
-      cell_ring(r, kTouched);
+    cell_mark(r, lit, touched);
     if (static_cast<int64_t>(pfn) == p.selected) cell_ring(r, kHover, 2.0f, 1.0f);
   });
 

@@ -36,6 +36,9 @@ int64_t draw_cell_grid(const char* id, uint64_t n, float height, float min_cell,
                        const std::function<void(uint64_t, const CellRect&)>& paint);
 // An outline round a cell, pad pixels outside it, in the current window.
 void cell_ring(const CellRect& r, uint32_t colour, float pad = 1.0f, float thickness = 2.0f);
+// The outline of a cell in either grid: blue when lit (what the hovered VMA, PTE, frame or
+// slot refers to), else yellow when touched (changed by the last command), else none.
+void cell_mark(const CellRect& r, bool lit, bool touched);
 
 struct FramePanel {
   float min_cell = 7.0f;   // below this the grid scrolls instead of shrinking

@@ -19,8 +19,6 @@ using engine::FrameOwner;
 // A page only on disk is teal (the timeline's colour for swapping); a slot whose page
 // is in the swap cache too is half teal, half the colour of its frame in the frame grid.
 constexpr ImU32 kOnDisk = IM_COL32(60, 176, 186, 255);
-constexpr ImU32 kTouched = IM_COL32(255, 200, 40, 255);
-constexpr ImU32 kLit = IM_COL32(90, 170, 255, 255);
 
 // A slot's cell: its state in the fill, the swap cache as a lower half in its frame's colour.
 void slot_cell(ImDrawList* dl, ImVec2 a, ImVec2 b, ImU32 fill, ImU32 cache) {
@@ -219,10 +217,7 @@ void draw_swap(SwapPanel& p, PanelContext& ctx) {
     const bool lit = static_cast<int64_t>(s) == lit_slot;
     p.lit += lit;
     p.touched_drawn += touched;
-    if (lit)
-      cell_ring(r, kLit);
-    else if (touched)
-      cell_ring(r, kTouched);
+    cell_mark(r, lit, touched);
   });
 
   p.hovered = hovered;
